@@ -1,0 +1,109 @@
+"""Checks on text quality: mojibake (mis-decoded UTF-8) and personal data (emails, phone numbers)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import ftfy
+from ftfy import badness
+
+from harness._checks._registry import CheckContext, check
+from harness._checks._render import excerpt
+from harness._errors import CheckFailed
+
+
+def _first_change(before: str, after: str) -> tuple[int, int, int]:
+    """Start of the first difference and where it ends in ``before`` and in ``after``."""
+    start = next(
+        (i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after))
+    )
+    tail = 0
+    while (
+        tail < len(before) - start
+        and tail < len(after) - start
+        and before[len(before) - 1 - tail] == after[len(after) - 1 - tail]
+    ):
+        tail += 1
+    return start, len(before) - tail, len(after) - tail
+
+
+@check("no_mojibake", arg_schema={"type": "null"})
+def check_no_mojibake(ctx: CheckContext, arg: Any) -> None:
+    """No U+FFFD and no text that reads as UTF-8 decoded with the wrong codec (e.g. "cafÃ©")."""
+    text = ctx.require_text()
+    at = text.find("\ufffd")
+    if at >= 0:
+        count = text.count("\ufffd")
+        raise CheckFailed(
+            f"expected clean text, found {count} replacement character(s) U+FFFD (bytes that were not "
+            f"valid UTF-8), first at offset {at}: {excerpt(text, at, at + 1)}"
+        )
+    # fix_encoding only undoes mis-decoding (unlike fix_text, which also uncurls quotes and the like),
+    # so a change means mojibake; is_bad catches sequences ftfy recognises but cannot repair.
+    fixed = ftfy.fix_encoding(text)
+    if fixed != text:
+        start, end_before, end_after = _first_change(text, fixed)
+        raise CheckFailed(
+            f"expected correctly decoded text, found mis-encoded UTF-8 at offset {start}: "
+            f"{excerpt(text, start, end_before, width=15)} should read {excerpt(fixed, start, end_after, width=15)}"
+        )
+    if badness.is_bad(text):
+        match = badness.BADNESS_RE.search(text)
+        where = f" at offset {match.start()}: {excerpt(text, match.start(), match.end())}" if match else ""
+        raise CheckFailed(f"expected correctly decoded text, found mojibake-like sequences{where}")
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONES = (
+    # International: +CC then digit groups.
+    re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){2,4}(?![\w])"),
+    # North American: (555) 123-4567, 555-123-4567, 555.123.4567.
+    re.compile(r"(?<![\w(])(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w])"),
+    # National with trunk prefix 0: 020 7946 0958, 030-12345678.
+    re.compile(r"(?<![\w.,])0\d{2,4}[\s-]\d{3,8}(?:[\s-]\d{3,4})?(?![\w.,])"),
+)
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _mask(value: str) -> str:
+    """Keep the ends so a report shows what was found without repeating the personal data."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+@check(
+    "no_pii",
+    arg_schema={
+        "oneOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "properties": {"allow": {"type": "array", "items": {"type": "string"}}},
+                "additionalProperties": False,
+            },
+        ]
+    },
+)
+def check_no_pii(ctx: CheckContext, arg: Any) -> None:
+    """No email addresses or phone numbers (redaction markers are fine; arg {allow: [...]} exempts values)."""
+    text = ctx.require_text()
+    allowed = set((arg or {}).get("allow", []))
+    found: list[tuple[int, str, str]] = []
+    for match in _EMAIL.finditer(text):
+        if match.group(0) not in allowed:
+            found.append((match.start(), "email address", match.group(0)))
+    for pattern in _PHONES:
+        for match in pattern.finditer(text):
+            value = match.group(0).strip()
+            if value not in allowed and 7 <= _digits(value) <= 15:
+                found.append((match.start(), "phone number", value))
+    if found:
+        found.sort()
+        listed = "; ".join(f"{kind} {_mask(value)} at offset {at}" for at, kind, value in found[:5])
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise CheckFailed(f"expected no personal data, found {len(found)}: {listed}{more}")

@@ -1,0 +1,217 @@
+"""The check registry: named functions that judge one outcome (or a QA/prod pair).
+
+A check receives a ``CheckContext`` and the argument written in the case file (``None`` when the check
+is named bare) and raises ``CheckFailed`` (or ``AssertionError``) to fail. It may be sync or async.
+Users add their own with the ``@check("name")`` decorator from a conftest or a plugin.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import jsonschema
+
+from harness._checks._render import json_path, short_repr
+from harness._errors import CheckFailed, HarnessError
+from harness._outcome import Outcome
+
+Scope = Literal["side", "pair"]
+CheckFn = Callable[["CheckContext", Any], None | Awaitable[None]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SORRY_TOKENS: tuple[str, ...] = (
+    "sorry",
+    "apologize",
+    "i don't have",
+    "cannot find",
+    "can't find",
+    "unable to find",
+    "not covered",
+)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """Run-wide settings the checks read (set from pytest options by the plugin)."""
+
+    sorry_tokens: tuple[str, ...] = DEFAULT_SORRY_TOKENS
+    """Lower-case phrases that mark a "could not find it" reply (``retrieval_miss``, ``refusal``)."""
+    judge_base_url: str | None = None
+    """OpenAI-compatible base URL of the grader used by ``llm_judge``."""
+    judge_api_key: str | None = None
+    judge_model: str | None = None
+
+
+@dataclass
+class CheckContext:
+    """What a check may look at."""
+
+    case_id: str
+    endpoint: str
+    """``qa``, ``prod``, or ``parity`` for pair checks."""
+    outcome: Outcome
+    """This side's outcome (pair checks: the QA outcome)."""
+    input: Any
+    """The request body sent (a dict for JSON requests)."""
+    other: Outcome | None = None
+    """Pair checks: the prod outcome."""
+    settings: CheckSettings = field(default_factory=CheckSettings)
+
+    def require_text(self) -> str:
+        """This side's output text; fails the check when the outcome carries none."""
+        text = self.outcome.text
+        if text is None:
+            raise CheckFailed(
+                f"expected output text from {self.outcome.endpoint}, got none "
+                f"(status {self.outcome.status}, body {short_repr(self.outcome.body)})"
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class RegisteredCheck:
+    """A check as the registry knows it."""
+
+    name: str
+    fn: CheckFn
+    scope: Scope
+    doc: str
+    """First line of the function's docstring."""
+    arg_schema: dict[str, Any] | None
+    """JSON-Schema fragment for the case-file argument; None accepts anything."""
+
+    def arg_errors(self, arg: Any) -> list[str]:
+        """Describe why ``arg`` does not fit ``arg_schema`` (empty when it fits)."""
+        if self.arg_schema is None:
+            return []
+        validator = jsonschema.Draft202012Validator(self.arg_schema)
+        errors = sorted(validator.iter_errors(arg), key=lambda e: list(e.absolute_path))
+        return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one outcome (or pair)."""
+
+    name: str
+    passed: bool
+    message: str
+    """Empty when passed; otherwise what was expected, what came and where."""
+    duration_s: float
+
+
+_REGISTRY: dict[str, RegisteredCheck] = {}
+# A module-level registry because checks are registered at import time of conftests and plugins,
+# before any pytest config exists; it holds functions only, never run state.
+
+
+def register_check(
+    name: str,
+    fn: CheckFn,
+    *,
+    scope: Scope = "side",
+    arg_schema: dict[str, Any] | None = None,
+    replace: bool = False,
+) -> None:
+    """Add ``fn`` to the registry under ``name``.
+
+    ``scope="side"`` checks run on the QA and the prod outcome separately; ``scope="pair"`` checks run once
+    per case with ``ctx.outcome`` (QA) and ``ctx.other`` (prod). Registering a taken name raises
+    ``HarnessError`` unless ``replace=True``.
+    """
+    if not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise HarnessError(f"check name {name!r} must be letters, digits, '_' or '-'")
+    if scope not in ("side", "pair"):
+        raise HarnessError(f"check {name!r}: scope must be 'side' or 'pair', not {scope!r}")
+    if name in _REGISTRY and not replace:
+        existing = _REGISTRY[name].fn
+        raise HarnessError(
+            f"check {name!r} is already registered (by {existing.__module__}.{existing.__qualname__}); "
+            "pick another name or pass replace=True"
+        )
+    if arg_schema is not None:
+        try:
+            jsonschema.Draft202012Validator.check_schema(arg_schema)
+        except jsonschema.SchemaError as exc:
+            raise HarnessError(f"check {name!r}: arg_schema is not a valid JSON Schema: {exc.message}") from exc
+    doc = (inspect.getdoc(fn) or "").strip().splitlines()
+    _REGISTRY[name] = RegisteredCheck(
+        name=name, fn=fn, scope=scope, doc=doc[0] if doc else "", arg_schema=arg_schema
+    )
+
+
+def check(
+    name: str,
+    *,
+    scope: Scope = "side",
+    arg_schema: dict[str, Any] | None = None,
+    replace: bool = False,
+) -> Callable[[F], F]:
+    """Decorator form of ``register_check``; returns the function unchanged.
+
+    Example (in a conftest.py)::
+
+        @harness.check("mentions_course", arg_schema={"type": "string"})
+        def mentions_course(ctx, arg):
+            \"\"\"The reply names the course.\"\"\"
+            if arg not in (ctx.outcome.text or ""):
+                raise harness.CheckFailed(f"expected the reply to mention {arg!r}")
+    """
+
+    def decorate(fn: F) -> F:
+        register_check(name, fn, scope=scope, arg_schema=arg_schema, replace=replace)
+        return fn
+
+    return decorate
+
+
+def get_check(name: str) -> RegisteredCheck:
+    """The registered check called ``name``; ``KeyError`` naming the known checks otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown check {name!r}; known checks: {', '.join(check_names())}") from None
+
+
+def check_names() -> list[str]:
+    """Names of all registered checks, sorted."""
+    return sorted(_REGISTRY)
+
+
+def unregister_check(name: str) -> None:
+    """Remove a check (for tests of user-registered checks); unknown names are ignored."""
+    _REGISTRY.pop(name, None)
+
+
+async def run_check(name: str, ctx: CheckContext, arg: Any) -> CheckResult:
+    """Run one check and return its verdict; never raises for a failing or crashing check.
+
+    ``CheckFailed``/``AssertionError`` make a failed result carrying the message. Any other exception
+    also makes a failed result, "check <name> crashed: <type>: <msg>", so a bug in a user's check
+    fails that item instead of the run. An unknown name raises ``KeyError``.
+    """
+    registered = get_check(name)
+    start = time.perf_counter()
+
+    def result(passed: bool, message: str) -> CheckResult:
+        return CheckResult(name, passed, message, time.perf_counter() - start)
+
+    arg_errors = registered.arg_errors(arg)
+    if arg_errors:
+        return result(False, f"check {name}: bad argument {arg!r}: " + "; ".join(arg_errors))
+    if registered.scope == "pair" and ctx.other is None:
+        return result(False, f"check {name} compares both endpoints but only one outcome was given")
+    try:
+        returned = registered.fn(ctx, arg)
+        if inspect.isawaitable(returned):
+            await returned
+    except AssertionError as exc:
+        return result(False, str(exc) or f"check {name} failed (no message)")
+    except Exception as exc:
+        return result(False, f"check {name} crashed: {type(exc).__name__}: {exc}")
+    return result(True, "")
+

@@ -1,0 +1,36 @@
+"""The delivery interface: a prepared ``Request`` in, an ``Outcome`` out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from harness._outcome import Outcome
+from harness._spec import EndpointSpec
+
+
+@dataclass
+class Request:
+    """A fully prepared request to one endpoint."""
+
+    endpoint: str
+    """``qa`` or ``prod``."""
+    method: str
+    url: str
+    spec: EndpointSpec
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+    """Raw body, sent instead of ``json`` (e.g. malformed JSON on purpose)."""
+    timeout_s: float = 60.0
+    """Wall-clock bound for the whole delivery: request, stream or callback wait."""
+    secrets: tuple[str, ...] = ()
+    """Values to mask in the transcript and request record."""
+
+
+class DeliveryAdapter(Protocol):
+    """Sends a request and returns what the endpoint delivered."""
+
+    async def deliver(self, client: httpx.AsyncClient, request: Request) -> Outcome: ...

@@ -1,0 +1,64 @@
+"""JSON pointers (RFC 6901), read tolerantly: a pointer that finds nothing yields ``None``.
+
+Service specs point at the output text, sources and metadata inside a result body. A body that lacks the
+value is the service's problem, reported by checks ("no text at /text"), so lookup never raises for a
+missing value. A pointer that is not a pointer at all (``text`` instead of ``/text``) is the spec
+author's mistake and raises ``ValueError`` naming the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["parse_pointer", "resolve_pointer"]
+
+
+def parse_pointer(pointer: str) -> list[str]:
+    """Split a JSON pointer into unescaped reference tokens.
+
+    ``""`` is the whole document (no tokens); every other pointer starts with ``/``. ``~1`` unescapes
+    to ``/`` and ``~0`` to ``~``, in that order, as RFC 6901 section 4 requires.
+
+    Raises ``ValueError`` for text that is not a JSON pointer.
+    """
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"{pointer!r} is not a JSON pointer: it must be empty or start with '/' (try '/{pointer}')")
+    tokens = pointer[1:].split("/")
+    for token in tokens:
+        # A '~' not followed by 0 or 1 is malformed (RFC 6901 section 3).
+        if "~" in token.replace("~0", "").replace("~1", ""):
+            raise ValueError(f"{pointer!r} is not a JSON pointer: '~' must be written '~0' and '/' as '~1'")
+    return [token.replace("~1", "/").replace("~0", "~") for token in tokens]
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The value at ``pointer`` in ``document``, or ``None`` when there is no such value.
+
+    Objects are indexed by key, arrays by a decimal index without leading zeros (``-``, the
+    past-the-end element, never exists). Indexing into a string, number or null finds nothing.
+
+    Raises ``ValueError`` only when ``pointer`` itself is malformed.
+    """
+    current = document
+    for token in parse_pointer(pointer):
+        if isinstance(current, dict):
+            if token not in current:
+                return None
+            current = current[token]
+        elif isinstance(current, list):
+            index = _array_index(token)
+            if index is None or index >= len(current):
+                return None
+            current = current[index]
+        else:
+            return None
+    return current
+
+
+def _array_index(token: str) -> int | None:
+    """The array index a token names, or None (RFC 6901: digits, no leading zero, no sign)."""
+    if not token.isascii() or not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        return None
+    return int(token)

@@ -1,0 +1,82 @@
+"""Turns pydantic validation errors on a located YAML document into one file:line message."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from harness._errors import CaseFileError
+from harness._yaml import LocatedDocument
+
+_FIXES = {
+    "extra_forbidden": "remove it or correct its spelling",
+    "missing": "add it",
+    "literal_error": "use one of the allowed values",
+}
+
+
+def _known_keys(data: Any, loc: tuple[Any, ...]) -> set[Any]:
+    """Every key reachable along ``loc`` in the parsed data (to drop pydantic's union tags)."""
+    keys: set[Any] = set()
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            keys.update(node)
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            break
+    return keys
+
+
+def _allowed_keys(path: tuple[Any, ...], root: type[BaseModel], by_key: dict[str, type[BaseModel]]) -> list[str]:
+    named = [p for p in path if isinstance(p, str)]
+    model = by_key.get(named[-1], root) if named else root
+    return sorted(model.model_fields)
+
+
+def _describe(
+    error: Any, doc: LocatedDocument, root: type[BaseModel], by_key: dict[str, type[BaseModel]]
+) -> tuple[int | None, str]:
+    loc = tuple(error["loc"])
+    known = _known_keys(doc.data, loc)
+    path = tuple(p for p in loc if isinstance(p, int) or p in known)
+    line = doc.line_of(path)
+    where = ".".join(str(p) for p in path) or "(top level)"
+    kind = error["type"]
+    fix = _FIXES.get(kind, "")
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        allowed = _allowed_keys(path[:-1], root, by_key)
+        close = difflib.get_close_matches(key, allowed, n=1)
+        message = f"unknown key {key!r} at {where}"
+        fix = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+    else:
+        message = f"{where}: {error['msg']}"
+        if kind != "missing" and "input" in error:
+            message += f" (got {error['input']!r})"
+    text = f"{doc.path}:{line}: {message}" if line else f"{doc.path}: {message}"
+    excerpt = doc.excerpt(line)
+    if excerpt:
+        text += f"\n    {line} | {excerpt}"
+    if fix:
+        text += f"\n  fix: {fix}"
+    return line, text
+
+
+def validation_error(
+    exc: ValidationError,
+    doc: LocatedDocument,
+    what: str,
+    root: type[BaseModel],
+    by_key: dict[str, type[BaseModel]],
+) -> CaseFileError:
+    """One ``CaseFileError`` listing up to five problems, each with its line, excerpt and fix."""
+    errors = exc.errors()
+    described = [_describe(err, doc, root, by_key) for err in errors[:5]]
+    more = f"\n({len(errors) - 5} more problems)" if len(errors) > 5 else ""
+    body = "\n".join(text for _, text in described)
+    return CaseFileError(doc.path, described[0][0], f"invalid {what}\n{body}{more}")
