@@ -40,7 +40,8 @@ def _allowed_keys(path: tuple[Any, ...], root: type[BaseModel], by_key: dict[str
 
 def _describe(
     error: Any, doc: LocatedDocument, root: type[BaseModel], by_key: dict[str, type[BaseModel]]
-) -> tuple[int | None, str]:
+) -> tuple[int | None, str, str]:
+    """(line, message with the YAML excerpt, fix) for one pydantic error."""
     loc = tuple(error["loc"])
     known = _known_keys(doc.data, loc)
     path = tuple(p for p in loc if isinstance(p, int) or p in known)
@@ -58,13 +59,10 @@ def _describe(
         message = f"{where}: {error['msg']}"
         if kind != "missing" and "input" in error:
             message += f" (got {error['input']!r})"
-    text = f"{doc.path}:{line}: {message}" if line else f"{doc.path}: {message}"
     excerpt = doc.excerpt(line)
     if excerpt:
-        text += f"\n    {line} | {excerpt}"
-    if fix:
-        text += f"\n  fix: {fix}"
-    return line, text
+        message += f"\n    {line} | {excerpt}"
+    return line, message, fix
 
 
 def validation_error(
@@ -74,9 +72,15 @@ def validation_error(
     root: type[BaseModel],
     by_key: dict[str, type[BaseModel]],
 ) -> CaseFileError:
-    """One ``CaseFileError`` listing up to five problems, each with its line, excerpt and fix."""
+    """One ``CaseFileError``: the problem, its line, the offending YAML and the fix (up to five problems)."""
     errors = exc.errors()
     described = [_describe(err, doc, root, by_key) for err in errors[:5]]
-    more = f"\n({len(errors) - 5} more problems)" if len(errors) > 5 else ""
-    body = "\n".join(text for _, text in described)
-    return CaseFileError(doc.path, described[0][0], f"invalid {what}\n{body}{more}")
+    line, message, fix = described[0]
+    if len(errors) == 1:
+        return CaseFileError(doc.path, line, f"invalid {what}: {message}", fix)
+    parts = [f"invalid {what}: {len(errors)} problems"]
+    for other_line, other_message, other_fix in described:
+        parts.append(f"  line {other_line}: {other_message}" + (f"\n    fix: {other_fix}" if other_fix else ""))
+    if len(errors) > 5:
+        parts.append(f"  ({len(errors) - 5} more)")
+    return CaseFileError(doc.path, line, "\n".join(parts))

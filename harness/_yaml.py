@@ -81,7 +81,10 @@ def load_located(text: str, path: str) -> LocatedDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or "invalid YAML"
-        if exc.context:
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # e.g. an unclosed "{" is only noticed at the end of the file: name where it opened.
+            problem = f"{problem} ({exc.context} that started at line {exc.context_mark.line + 1})"
+        elif exc.context:
             problem = f"{exc.context}; {problem}"
         raise CaseFileError(
             path, line, f"YAML syntax error: {problem}", "check indentation, quoting and ':' after keys"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,8 +16,10 @@ from harness._case import ResolvedCase, parse_case_file, resolve_cases
 from harness._checks import CheckSettings, check_names, get_check
 from harness._config import HarnessSettings, resolve_settings
 from harness._errors import CaseFileError, CheckFailed, HarnessError, HarnessUsageError
-from harness._runner import CaseResult, CaseRunner, Target
 from harness._spec import ServiceSpec, parse_service_spec
+
+if TYPE_CHECKING:
+    from harness._runner import CaseResult, CaseRunner
 
 SPEC_FILENAME = "service.yaml"
 PARTS = ("qa", "prod", "parity")
@@ -197,6 +199,8 @@ class HarnessState:
         return self.runner
 
     def _start(self) -> CaseRunner:
+        from harness._runner import CaseRunner, Target  # lazy: collection-only runs never need it
+
         settings = self.settings
         judge_url = settings.judge_url
         if settings.base_url:
