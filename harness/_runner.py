@@ -292,6 +292,10 @@ class CaseRunner:
                 side.error = exc
                 return side
             turn = TurnResult(outcome=outcome)
+            side.turns.append(turn)
+            if any(p.kind in _NO_OUTPUT for p in outcome.problems):
+                # Nothing to judge: the delivery problem is the failure; checks would only repeat it.
+                return side
             for name, arg in case.checks + turn_checks:
                 if get_check(name).scope == "side":
                     ctx = CheckContext(
@@ -302,7 +306,6 @@ class CaseRunner:
                         settings=self.check_settings,
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
-            side.turns.append(turn)
         return side
 
     async def _parity(self, case: ResolvedCase, qa_runs: list[SideRun], prod_runs: list[SideRun]) -> ParityRun:

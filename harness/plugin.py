@@ -179,6 +179,7 @@ class HarnessState:
         self.runner: CaseRunner | None = None
         self.startup_error: HarnessError | None = None
         self._stop_target: Any = None
+        self.record_listeners: list[Any] = []
 
     def spec_at(self, path: Path, display: str) -> ServiceSpec:
         """The service spec in ``path`` (cached)."""
@@ -238,6 +239,11 @@ class HarnessState:
                 runner.submit_all(self.selected.get(file, []))
         runner.submit(case)
 
+    def on_record(self, item: CaseItem, record: dict[str, Any]) -> None:
+        """An item's record is ready: reporters attach it (allure) while the item is still running."""
+        for listener in self.record_listeners:
+            listener(item, record)
+
     def close(self) -> None:
         """Stop the runner and anything started in-process."""
         if self.runner is not None:
@@ -272,6 +278,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             cases = state.selected.setdefault(item.case.file, [])
             if item.case not in cases:
                 cases.append(item.case)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    # A plain dict on the report travels from xdist workers to the controller with it.
+    record = getattr(item, "record", None)
+    if record is not None and report.when == "call":
+        report.harness_record = record
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -382,6 +398,7 @@ class CaseItem(pytest.Item):
         self.part = part
         self.add_marker(part)
         self.result: CaseResult | None = None
+        self.record: dict[str, Any] | None = None
 
     def setup(self) -> None:
         state = self.config.stash[state_key]
@@ -394,6 +411,10 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         assert self.result is not None
         result = self.result
+        from harness._run_record import part_record  # lazy, like the runner
+
+        self.record = part_record(result, self.part)
+        self.config.stash[state_key].on_record(self, self.record)
         if not result.passed(self.part):
             failure = result.first_failure(self.part)
             if len(result.runs) > 1:

@@ -1,39 +1,52 @@
 """Delivery adapters: turn sync JSON, signed callbacks and SSE streams into one ``Outcome``.
 
-One small interface (``DeliveryAdapter.deliver``), three implementations.
+One small interface (``DeliveryAdapter.deliver``), three implementations: ``SyncAdapter``,
+``CallbackAdapter`` (with the process-wide ``CallbackReceiver``) and ``SseAdapter``.
+``get_adapter(delivery, receiver=...)`` picks one for an endpoint's declared delivery mode.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from harness._delivery._base import DeliveryAdapter, Request
+from harness._delivery._callback import DEFAULT_SETTLE_S, CallbackAdapter
+from harness._delivery._receiver import CallbackDelivery, CallbackReceiver, CallbackSlot
+from harness._delivery._sse import SseAdapter
+from harness._delivery._sync import SyncAdapter
+from harness._errors import HarnessUsageError
 
-import httpx
-
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec
-
-
-@dataclass
-class Request:
-    """A fully prepared request to one endpoint."""
-
-    endpoint: str
-    """``qa`` or ``prod``."""
-    method: str
-    url: str
-    spec: EndpointSpec
-    headers: dict[str, str] = field(default_factory=dict)
-    json: Any = None
-    content: bytes | None = None
-    """Raw body, sent instead of ``json`` (e.g. malformed JSON on purpose)."""
-    timeout_s: float = 60.0
-    """Wall-clock bound for the whole delivery: request, stream or callback wait."""
-    secrets: tuple[str, ...] = ()
-    """Values to mask in the transcript and request record."""
+__all__ = [
+    "DEFAULT_SETTLE_S",
+    "CallbackAdapter",
+    "CallbackDelivery",
+    "CallbackReceiver",
+    "CallbackSlot",
+    "DeliveryAdapter",
+    "Request",
+    "SseAdapter",
+    "SyncAdapter",
+    "get_adapter",
+]
 
 
-class DeliveryAdapter(Protocol):
-    """Sends a request and returns what the endpoint delivered."""
+def get_adapter(
+    delivery: str,
+    *,
+    receiver: CallbackReceiver | None = None,
+    settle_s: float = DEFAULT_SETTLE_S,
+) -> DeliveryAdapter:
+    """The adapter for a delivery mode (``sync``, ``callback`` or ``sse``).
 
-    async def deliver(self, client: httpx.AsyncClient, request: Request) -> Outcome: ...
+    ``callback`` needs the started process-wide ``receiver``; ``settle_s`` is how long it keeps
+    listening after the first delivery to catch duplicates.
+
+    Raises ``HarnessUsageError`` for an unknown mode or a callback endpoint without a receiver.
+    """
+    if delivery == "sync":
+        return SyncAdapter()
+    if delivery == "sse":
+        return SseAdapter()
+    if delivery == "callback":
+        if receiver is None:
+            raise HarnessUsageError("a callback endpoint needs a CallbackReceiver; start one per process")
+        return CallbackAdapter(receiver, settle_s=settle_s)
+    raise HarnessUsageError(f"unknown delivery mode {delivery!r}: use sync, callback or sse")

@@ -21,6 +21,9 @@ class Request:
     url: str
     spec: EndpointSpec
     headers: dict[str, str] = field(default_factory=dict)
+    """Headers to send; they win over headers an adapter adds (e.g. a case's own Callback-Url)."""
+    omit_headers: frozenset[str] = frozenset()
+    """Header names never to send, even ones an adapter adds (e.g. to test a missing Callback-Url)."""
     json: Any = None
     content: bytes | None = None
     """Raw body, sent instead of ``json`` (e.g. malformed JSON on purpose)."""

@@ -30,9 +30,18 @@ UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def merged_headers(request: Request, extra_headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The adapter's headers under the request's own, less the ones the request omits."""
+    own = {name.lower() for name in request.headers}
+    omitted = {name.lower() for name in request.omit_headers}
+    headers = {k: v for k, v in (extra_headers or {}).items() if k.lower() not in own}
+    headers.update(request.headers)
+    return {k: v for k, v in headers.items() if k.lower() not in omitted}
+
+
 def new_outcome(request: Request, delivery: str, extra_headers: Mapping[str, str] | None = None) -> Outcome:
     """An empty Outcome carrying the masked request record and the request lines of the transcript."""
-    headers = {**request.headers, **(extra_headers or {})}
+    headers = merged_headers(request, extra_headers)
     if request.content is None and request.json is not None and not _has(headers, "content-type"):
         # httpx adds this itself; the record needs it too, or the curl reproduction sends form data.
         headers["Content-Type"] = "application/json"
@@ -56,7 +65,7 @@ def new_outcome(request: Request, delivery: str, extra_headers: Mapping[str, str
 def send_options(request: Request, extra_headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Keyword arguments for ``client.request`` / ``client.stream``: headers, body and transport timeouts."""
     options: dict[str, Any] = {
-        "headers": {**request.headers, **(extra_headers or {})},
+        "headers": merged_headers(request, extra_headers),
         # The adapter's wall-clock deadline is the real bound; these only keep the transport from
         # outliving it and separate "cannot connect" from "slow to answer".
         "timeout": httpx.Timeout(request.timeout_s, connect=min(_CONNECT_TIMEOUT_S, request.timeout_s / 2)),
@@ -73,8 +82,7 @@ def unreachable(request: Request, exc: Exception) -> ServiceUnreachable:
     url = redact_text(request.url, request.secrets)
     reason = str(exc) or type(exc).__name__
     return ServiceUnreachable(
-        f"{request.endpoint}: cannot reach {request.method} {url} ({reason}). "
-        "Is the service running? Check --base-url."
+        f"{request.endpoint}: cannot reach {request.method} {url} ({reason}). Is the service running? Check --base-url."
     )
 
 

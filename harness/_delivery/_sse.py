@@ -143,7 +143,10 @@ class SseAdapter:
                 if sse.error_event is not None and event.event == sse.error_event:
                     stream.error_event = True
                     outcome.problems.append(
-                        Problem("stream_error_event", event.data or f"(event {event.event!r} with no data)")
+                        Problem(
+                            "stream_error_event",
+                            redact_text(event.data, request.secrets) or f"(event {event.event!r} with no data)",
+                        )
                     )
                 elif sse.terminator is not None and event.data == sse.terminator:
                     stream.terminated = True

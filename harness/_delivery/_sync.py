@@ -45,8 +45,7 @@ class SyncAdapter:
             outcome.problems.append(
                 Problem(
                     "timeout",
-                    f"no response from {request.method} {outcome.request['url']} "
-                    f"within {request.timeout_s:g} s",
+                    f"no response from {request.method} {outcome.request['url']} within {request.timeout_s:g} s",
                 )
             )
             outcome.transcript.append(f"! no response within {request.timeout_s:g} s")

@@ -1,0 +1,222 @@
+"""Callback delivery: the service acknowledges a job at once and POSTs the result to a URL later."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from harness._delivery._base import Request
+from harness._delivery._receiver import CallbackDelivery, CallbackReceiver, CallbackSlot
+from harness._delivery._record import (
+    UNREACHABLE_ERRORS,
+    extract_output,
+    is_success,
+    new_outcome,
+    record_body,
+    record_response,
+    send_options,
+    show_lines,
+    unreachable,
+)
+from harness._outcome import Outcome, Problem
+from harness._pointer import resolve_pointer
+from harness._redact import redact_headers
+
+# Long enough for a service that sends the same result twice in a row to be caught on loopback,
+# short enough not to slow a suite: every callback case pays it once.
+DEFAULT_SETTLE_S = 0.3
+
+
+class CallbackAdapter:
+    """Sends a job request with a callback URL, reads the acknowledgement, waits for the delivery.
+
+    The Outcome's ``status`` is the acknowledgement's, ``body`` the (first accepted) callback payload;
+    a ``failed`` job status is a normal outcome for the checks to judge. After the first delivery the
+    adapter keeps listening for ``settle_s`` to catch duplicates. Every wait is bounded by
+    ``request.timeout_s`` from the moment the request is sent.
+
+    Problems: ``callback_never_arrived``, ``callback_duplicate``, ``callback_late``,
+    ``callback_wrong_id``, ``callback_bad_signature``, ``callback_unsigned``, ``callback_bad_payload``
+    (not JSON), ``callback_no_ack_id`` (2xx acknowledgement without a job id), ``timeout`` (no
+    acknowledgement in time), ``transport_error``. A non-2xx acknowledgement is recorded and returned
+    without a problem.
+    """
+
+    delivery = "callback"
+
+    def __init__(self, receiver: CallbackReceiver, *, settle_s: float = DEFAULT_SETTLE_S) -> None:
+        self.receiver = receiver
+        self.settle_s = settle_s
+
+    async def deliver(self, client: httpx.AsyncClient, request: Request) -> Outcome:
+        """Send ``request``, wait for its callback, and return the Outcome."""
+        spec = request.spec.callback
+        slot = self.receiver.expect(verify=spec.signed)
+        secrets = (*request.secrets, *((self.receiver.secret,) if self.receiver.secret else ()))
+        extra = {spec.url_header: slot.url}
+        outcome = new_outcome(request, self.delivery, extra)
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                response = await client.request(request.method, request.url, **send_options(request, extra))
+        except UNREACHABLE_ERRORS as exc:
+            slot.close()
+            raise unreachable(request, exc) from exc
+        except (TimeoutError, httpx.TimeoutException):
+            return self._give_up(
+                outcome,
+                slot,
+                started,
+                Problem(
+                    "timeout",
+                    f"no acknowledgement from {request.method} {outcome.request['url']} within {request.timeout_s:g} s",
+                ),
+            )
+        except httpx.TransportError as exc:
+            return self._give_up(
+                outcome,
+                slot,
+                started,
+                Problem("transport_error", f"{request.method} {outcome.request['url']} failed: {exc!r}"),
+            )
+        outcome.timings.ack_s = time.perf_counter() - started
+        record_response(outcome, response, request, outcome.timings.ack_s)
+        record_body(outcome, response, request)
+        if not is_success(response.status_code):
+            # Rejected at once (e.g. 422): nothing will call back. The body is the error, for checks.
+            slot.close()
+            outcome.timings.total_s = outcome.timings.ack_s
+            return outcome
+        ack = outcome.body
+        ack_id = resolve_pointer(ack, spec.ack_id)
+        slot.job_id = None if ack_id is None else str(ack_id)
+        if ack_id is None:
+            outcome.problems.append(
+                Problem(
+                    "callback_no_ack_id",
+                    f"the acknowledgement has no job id at {spec.ack_id}; deliveries are matched by callback URL only",
+                )
+            )
+        outcome.body = None
+
+        remaining = request.timeout_s - (time.perf_counter() - started)
+        if await slot.wait(remaining):
+            remaining = request.timeout_s - (time.perf_counter() - started)
+            await asyncio.sleep(max(0.0, min(self.settle_s, remaining)))
+        deliveries, late = slot.close()
+        waited = time.perf_counter() - started
+        late = [delivery for delivery in late if not delivery.retry]
+
+        for number, delivery in enumerate(deliveries + late, start=1):
+            outcome.transcript.extend(_render(number, delivery, started, secrets))
+        if not deliveries:
+            outcome.timings.total_s = waited
+            outcome.problems.append(
+                Problem(
+                    "callback_never_arrived",
+                    f"waited {waited:.1f} s for job {slot.job_id or '(no id)'} at {slot.url}; no callback came",
+                )
+            )
+            outcome.transcript.append(f"~ no callback within {waited:.1f} s")
+        else:
+            first = next((d for d in deliveries if d.accepted), deliveries[0])
+            outcome.timings.total_s = first.received_at - started
+            outcome.body = first.payload
+            outcome.problems.extend(_problems(deliveries, slot, spec.payload_id))
+            extract_output(outcome, request.spec.output)
+        if late:
+            outcome.problems.append(
+                Problem(
+                    "callback_late",
+                    f"{len(late)} callback(s) for job {slot.job_id or '(no id)'} arrived after the wait "
+                    f"ended ({request.timeout_s:g} s budget)",
+                )
+            )
+        return outcome
+
+    def _give_up(self, outcome: Outcome, slot: CallbackSlot, started: float, problem: Problem) -> Outcome:
+        """Close the slot and return the Outcome with one problem."""
+        slot.close()
+        outcome.timings.total_s = time.perf_counter() - started
+        outcome.problems.append(problem)
+        outcome.transcript.append(f"! {problem.message}")
+        return outcome
+
+
+def _problems(deliveries: list[CallbackDelivery], slot: CallbackSlot, payload_id: str) -> list[Problem]:
+    """The named problems a job's deliveries show."""
+    problems: list[Problem] = []
+    job = slot.job_id or "(no id)"
+    unsigned = [d for d in deliveries if d.verdict == "unsigned"]
+    if unsigned:
+        problems.append(
+            Problem(
+                "callback_unsigned",
+                f"a callback secret is set but {len(unsigned)} callback(s) for job {job} carried no "
+                "webhook-id / webhook-timestamp / webhook-signature headers",
+            )
+        )
+    bad = [d for d in deliveries if d.verdict == "bad_signature"]
+    if bad:
+        problems.append(
+            Problem(
+                "callback_bad_signature",
+                f"{len(bad)} callback(s) for job {job} failed Standard Webhooks verification: {bad[0].detail}. "
+                "Do the service and --harness-callback-secret use the same secret?",
+            )
+        )
+    not_json = [d for d in deliveries if d.verdict == "not_json"]
+    if not_json:
+        problems.append(Problem("callback_bad_payload", f"callback for job {job}: {not_json[0].detail}"))
+    # A retry of a rejected delivery is expected; anything else after the first delivery is a duplicate.
+    news = [d for d in deliveries if not d.retry]
+    if len(news) > 1:
+        same = len({d.key for d in news}) == 1
+        how = (
+            f"the same message ({_key(news[0])}) redelivered after it was accepted" if same else "as separate messages"
+        )
+        problems.append(
+            Problem(
+                "callback_duplicate",
+                f"job {job} was delivered {len(news)} times within "
+                f"{news[-1].received_at - news[0].received_at:.3f} s ({how}); "
+                f"the harness used the first",
+            )
+        )
+    if slot.job_id is not None:
+        # Compared as text: an id acknowledged as a number and called back as a string is the same job.
+        payload_ids = (resolve_pointer(d.payload, payload_id) for d in deliveries if d.payload is not None)
+        wrong = {str(got) for got in payload_ids if str(got) != slot.job_id}
+        if wrong:
+            problems.append(
+                Problem(
+                    "callback_wrong_id",
+                    f"callback payload has job id {', '.join(sorted(wrong))} at {payload_id}, "
+                    f"but the acknowledgement said {slot.job_id}",
+                )
+            )
+    return problems
+
+
+def _key(delivery: CallbackDelivery) -> str:
+    """How to name a message in a problem: its webhook-id, or 'identical body'."""
+    if delivery.key.startswith("sha256:"):
+        return "identical body"
+    return f"webhook-id {delivery.key}"
+
+
+def _render(number: int, delivery: CallbackDelivery, started: float, secrets: tuple[str, ...]) -> list[str]:
+    """One delivery for the transcript: arrival, verdict, answer, headers and payload."""
+    when = delivery.received_at - started
+    flags = [flag for flag, on in (("late", delivery.late), ("retry", delivery.retry)) if on]
+    lines = [
+        f"~ callback #{number} at +{when:.3f} s: {delivery.method} {delivery.path} -> {delivery.answered} "
+        f"({delivery.verdict}: {delivery.detail}){' [' + ', '.join(flags) + ']' if flags else ''}"
+    ]
+    lines.extend(f"~ {name}: {value}" for name, value in redact_headers(delivery.headers, secrets).items())
+    lines.append("~")
+    body = delivery.payload if delivery.payload is not None else delivery.body.decode("utf-8", "replace")
+    lines.extend(show_lines("~ ", body, secrets))
+    return lines

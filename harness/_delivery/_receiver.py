@@ -1,0 +1,397 @@
+"""The callback receiver: a small real HTTP server that async jobs call back.
+
+It runs uvicorn with a tiny ASGI app in a background thread with its own event loop, so it works the
+same whether the harness drives its adapters from pytest's main thread, from ``asyncio.run`` or from
+a loop in another thread: ``start()`` and ``stop()`` are synchronous and bounded, and a waiting
+adapter is woken with ``loop.call_soon_threadsafe`` on *its* loop.
+
+Each expected job gets its own path, ``/callbacks/<token>``, so a delivery is tied to the request that
+asked for it even when the payload carries the wrong job id. Answers:
+
+- ``200`` to every well-formed delivery, including duplicates and late ones, so a service never
+  retries forever because of the harness;
+- ``401`` when a secret is set and the signature is missing or wrong: that is what a real consumer
+  does, and it lets the service's retry path run (retries carry the same ``webhook-id`` and are not
+  counted as duplicates);
+- ``400`` when the body is not JSON, ``404`` for a path no job expects, ``405`` for a non-POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import re
+import secrets as _secrets
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from standardwebhooks import Webhook
+
+from harness._errors import HarnessError
+
+__all__ = ["CallbackDelivery", "CallbackReceiver", "CallbackSlot"]
+
+_PATH = re.compile(r"/callbacks/(?P<token>[A-Za-z0-9_-]+)/?$")
+_SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+_Scope = dict[str, Any]
+_Receive = Callable[[], Awaitable[dict[str, Any]]]
+_Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CallbackDelivery:
+    """One HTTP request that reached a job's callback path."""
+
+    token: str
+    """The path token: which expected job (which request) this delivery belongs to."""
+    job_id: str | None
+    """The job id the service acknowledged for that request, if known when the delivery arrived."""
+    received_at: float
+    """``time.perf_counter()`` at arrival, comparable with the adapter's own timestamps."""
+    method: str
+    path: str
+    headers: dict[str, str]
+    """As received, names lower-cased."""
+    body: bytes
+    payload: Any
+    """The body parsed as JSON, or None if it is not JSON."""
+    verdict: str
+    """``ok`` (signature valid), ``unverified`` (no secret or unsigned endpoint), ``unsigned``,
+    ``bad_signature`` or ``not_json``."""
+    detail: str
+    """Why the verdict, e.g. the verification error."""
+    answered: int
+    """The HTTP status the receiver answered."""
+    key: str
+    """Identity of the message: its ``webhook-id``, else a hash of the body. Retries share it."""
+    repeat: bool
+    """True when an earlier delivery to the same path had the same key (a redelivery of one message)."""
+    retry: bool
+    """True when that earlier delivery was rejected (401/400): the service retrying, as it should."""
+    late: bool
+    """True when it arrived after the adapter had stopped waiting for this job."""
+
+    @property
+    def accepted(self) -> bool:
+        """The receiver answered 2xx."""
+        return 200 <= self.answered < 300
+
+
+class CallbackSlot:
+    """One expected job: its callback URL and the deliveries to it. Made by ``CallbackReceiver.expect``.
+
+    Create it from the coroutine that will wait on it: arrivals wake that coroutine's event loop.
+    """
+
+    def __init__(self, receiver: CallbackReceiver, token: str, url: str, verify: bool) -> None:
+        self.token = token
+        self.url = url
+        """The URL to give the service."""
+        self.verify = verify
+        self.job_id: str | None = None
+        """Set by the adapter once the service acknowledges; recorded on late deliveries."""
+        self.closed = False
+        self._receiver = receiver
+        self._deliveries: list[CallbackDelivery] = []
+        self._late: list[CallbackDelivery] = []
+        self._loop = asyncio.get_running_loop()
+        self._arrived = asyncio.Event()
+
+    def deliveries(self) -> list[CallbackDelivery]:
+        """Deliveries so far, in arrival order (late ones excluded)."""
+        with self._receiver._lock:
+            return list(self._deliveries)
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the first delivery; True if one has arrived."""
+        if timeout_s > 0:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self._arrived.wait()
+            except TimeoutError:
+                pass
+        return bool(self.deliveries())
+
+    def close(self) -> tuple[list[CallbackDelivery], list[CallbackDelivery]]:
+        """Stop waiting: later arrivals are late. Returns (deliveries, late ones so far)."""
+        with self._receiver._lock:
+            self.closed = True
+            deliveries, self._deliveries = self._deliveries, []
+            return deliveries, list(self._late)
+
+    def _add(self, delivery: CallbackDelivery) -> None:
+        """Record an arrival (receiver thread, lock held) and wake the waiting loop."""
+        if delivery.late:
+            self._late.append(delivery)
+            return
+        self._deliveries.append(delivery)
+        # A closed waiting loop means nobody is waiting; the delivery is still recorded.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._arrived.set)
+
+
+@dataclass
+class _Seen:
+    """Per-token memory that outlives a closed slot: keys seen and keys the receiver rejected."""
+
+    keys: set[str] = field(default_factory=set)
+    rejected: set[str] = field(default_factory=set)
+
+
+class CallbackReceiver:
+    """A real HTTP server on a loopback (or given) address that records job callbacks.
+
+    Construct, ``start()`` once per process, ``expect()`` a slot per request, ``stop()`` at the end
+    (or use it as a context manager)::
+
+        receiver = CallbackReceiver(secret="whsec_...")
+        receiver.start()
+        ...
+        receiver.stop()
+
+    ``host``/``port`` are where it listens (port 0: an ephemeral port). ``public_url`` is the base
+    URL given to services instead of ``http://host:port``, for a service that reaches the harness
+    through another address (``--harness-callback-url``). ``secret`` (``whsec_<base64>``) turns on
+    Standard Webhooks verification; without it deliveries are accepted unverified.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_url: str | None = None,
+        secret: str | None = None,
+        *,
+        start_timeout_s: float = 5.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.secret = secret
+        self.start_timeout_s = start_timeout_s
+        # Fails fast on a malformed secret instead of at the first delivery.
+        self._webhook = Webhook(secret) if secret else None
+        self._lock = threading.Lock()
+        self._slots: dict[str, CallbackSlot] = {}
+        self._seen: dict[str, _Seen] = {}
+        self._late: list[CallbackDelivery] = []
+        self._unexpected: list[CallbackDelivery] = []
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind, start serving in a background thread, and return once it accepts connections.
+
+        Raises ``HarnessError`` if the address cannot be bound or the server does not come up within
+        ``start_timeout_s``.
+        """
+        if self._thread is not None:
+            raise HarnessError("the callback receiver is already running; start it once per process")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise HarnessError(
+                f"cannot start the callback receiver on {self.host}:{self.port}: {exc}. "
+                "Choose another --harness-callback-host, or port 0 for an ephemeral port."
+            ) from exc
+        self.port = sock.getsockname()[1]
+        # log_config=None: uvicorn must not reconfigure the host process's logging.
+        config = uvicorn.Config(
+            self._app,
+            interface="asgi3",  # a bound method defeats uvicorn's ASGI2/3 guess
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
+        config.timeout_graceful_shutdown = 1
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="harness-callback-receiver", daemon=True
+        )
+        self._server, self._thread = server, thread
+        thread.start()
+        deadline = time.monotonic() + self.start_timeout_s
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                sock.close()
+                raise HarnessError(
+                    f"the callback receiver on {self.host}:{self.port} did not start within {self.start_timeout_s:g} s"
+                )
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (bounded); safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=5.0)
+
+    def __enter__(self) -> CallbackReceiver:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between a successful ``start()`` and ``stop()``."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        """The base URL services are given: ``public_url``, else ``http://host:port``."""
+        if self.public_url:
+            return self.public_url
+        host = self.host
+        if host in _WILDCARD_HOSTS:
+            # Listening on every interface: this machine's name is the best guess at an address a
+            # remote service can use; pass public_url when it is not.
+            host = socket.gethostname()
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    def expect(self, *, verify: bool = True) -> CallbackSlot:
+        """A new slot with a unique callback URL. Call from the coroutine that will wait on it.
+
+        ``verify=False`` skips signature verification for this job (an endpoint declared unsigned).
+        """
+        if not self.running:
+            raise HarnessError("the callback receiver is not running; call CallbackReceiver.start() first")
+        token = _secrets.token_urlsafe(16)
+        slot = CallbackSlot(self, token, f"{self.url}/callbacks/{token}", verify)
+        with self._lock:
+            self._slots[token] = slot
+            self._seen[token] = _Seen()
+        return slot
+
+    def late_deliveries(self) -> list[CallbackDelivery]:
+        """Deliveries that arrived after their job's wait had ended (not retries of rejected ones)."""
+        with self._lock:
+            return list(self._late)
+
+    def unexpected_deliveries(self) -> list[CallbackDelivery]:
+        """Requests to paths no job expects: a service calling back a stale or invented URL."""
+        with self._lock:
+            return list(self._unexpected)
+
+    # -- the HTTP side (receiver thread) -------------------------------------------------------------
+
+    async def _app(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        """The ASGI app: read the whole request, record it, answer with a small JSON body."""
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        status, answer = self._receive(scope["method"], scope["path"], headers, body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+    def _receive(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """Classify one request, record it on its slot, and choose the answer."""
+        received_at = time.perf_counter()
+        match = _PATH.search(path)
+        token = match["token"] if match else ""
+        with self._lock:
+            slot = self._slots.get(token)
+            seen = self._seen.get(token)
+            job_id = slot.job_id if slot else None
+            verify = slot.verify if slot else True
+        if method != "POST":
+            return 405, {"error": "callbacks are POSTed"}
+        payload, verdict, detail = self._verify(headers, body, verify)
+        key = headers.get("webhook-id") or "sha256:" + hashlib.sha256(body).hexdigest()
+        if verdict in ("unsigned", "bad_signature"):
+            status = 401
+        elif verdict == "not_json":
+            status = 400
+        else:
+            status = 200
+        if slot is None or seen is None:
+            status = 404
+        with self._lock:
+            delivery = CallbackDelivery(
+                token=token,
+                job_id=job_id,
+                received_at=received_at,
+                method=method,
+                path=path,
+                headers=headers,
+                body=body,
+                payload=payload,
+                verdict=verdict,
+                detail=detail,
+                answered=status,
+                key=key,
+                repeat=seen is not None and key in seen.keys,
+                retry=seen is not None and key in seen.rejected,
+                late=slot is not None and slot.closed,
+            )
+            if slot is None or seen is None:
+                self._unexpected.append(delivery)
+                return status, {"error": f"no job expects a callback at {path}"}
+            seen.keys.add(key)
+            if not delivery.accepted:
+                seen.rejected.add(key)
+            slot._add(delivery)
+            # A retry of a delivery this receiver rejected is the service doing its job, not news.
+            if delivery.late and not delivery.retry:
+                self._late.append(delivery)
+        if status == 200:
+            return status, {"received": True}
+        return status, {"error": detail}
+
+    def _verify(self, headers: dict[str, str], body: bytes, verify: bool) -> tuple[Any, str, str]:
+        """(payload, verdict, detail) for one delivery."""
+        verdict, detail = "unverified", "no secret set" if self._webhook is None else "endpoint declared unsigned"
+        if self._webhook is not None and verify:
+            if not any(name in headers for name in _SIGNATURE_HEADERS):
+                verdict, detail = "unsigned", "no webhook-id / webhook-timestamp / webhook-signature headers"
+            else:
+                try:
+                    self._webhook.verify(body, headers, json_parse=False)
+                    verdict, detail = "ok", "signature valid"
+                except Exception as exc:
+                    # standardwebhooks raises its own error for a wrong signature or a timestamp off
+                    # by more than 5 minutes, but ValueError / binascii.Error for a malformed header.
+                    verdict, detail = "bad_signature", str(exc) or type(exc).__name__
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            if verdict in ("ok", "unverified"):
+                verdict, detail = "not_json", f"body is not JSON: {body[:200]!r}"
+            return None, verdict, detail
+        return payload, verdict, detail
