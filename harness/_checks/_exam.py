@@ -20,6 +20,7 @@ The parser recovers the structure from degraded text too (choices or the answer 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -113,6 +114,8 @@ def _next_label(label: str) -> str:
 
 def _split_line(text: str, line: int) -> list[_Piece]:
     """Split one physical line where choices or the answer were merged onto it."""
+    if _ANSWER.match(text):
+        return [_Piece(text, line, False)]  # its labels, e.g. "a) and c)", are not choices
     parts: list[str] = []
     rest = text
     answer_at = _ANSWER_INLINE.search(rest)
@@ -122,7 +125,7 @@ def _split_line(text: str, line: int) -> list[_Piece]:
         rest = rest[: answer_at.start()]
     first = _CHOICE.match(rest)
     # A choice line continues with the next label; any other line's inline choices start at a).
-    expected = _next_label((first.group(1) or first.group(2))) if first else "a"
+    expected = _next_label(first.group(1) or first.group(2)) if first else "a"
     cuts = [0]
     for marker in _INLINE_CHOICE.finditer(rest):
         if marker.start() == 0 or marker.start() <= cuts[-1]:
@@ -131,7 +134,7 @@ def _split_line(text: str, line: int) -> list[_Piece]:
             cuts.append(marker.start())
             expected = _next_label(expected)
     cuts.append(len(rest))
-    parts = [rest[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if rest[a:b].strip()]
+    parts = [rest[a:b] for a, b in itertools.pairwise(cuts) if rest[a:b].strip()]
     if tail is not None:
         parts.append(tail)
     if not parts:
@@ -224,7 +227,7 @@ def parse_exam(text: str) -> ParsedExam:
             errors[-1].message += f"; text starts {preamble[0][:60]!r}"
     for index, question in enumerate(questions, start=1):
         errors.extend(_question_errors(question, index))
-    errors.sort(key=lambda e: (e.line if e.line is not None else 10**9))
+    errors.sort(key=lambda e: e.line if e.line is not None else 10**9)
     return ParsedExam(questions, errors, preamble)
 
 

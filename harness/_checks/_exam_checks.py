@@ -132,8 +132,7 @@ def _leaks(q: ExamQuestion) -> list[str]:
         phrase = _words(q.choices.get(label, ""))
         if len(phrase) >= 3 and not _CATCH_ALL.match(phrase) and _contains_phrase(stem, phrase):
             found.append(
-                f"question {q.number} (line {q.line}): the stem gives away the answer {label}) "
-                f"{q.choices[label]!r}"
+                f"question {q.number} (line {q.line}): the stem gives away the answer {label}) {q.choices[label]!r}"
             )
     return found
 

@@ -13,19 +13,10 @@ from harness._checks._render import excerpt
 from harness._errors import CheckFailed
 
 
-def _first_change(before: str, after: str) -> tuple[int, int, int]:
-    """Start of the first difference and where it ends in ``before`` and in ``after``."""
-    start = next(
+def _first_difference(before: str, after: str) -> int:
+    return next(
         (i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after))
     )
-    tail = 0
-    while (
-        tail < len(before) - start
-        and tail < len(after) - start
-        and before[len(before) - 1 - tail] == after[len(after) - 1 - tail]
-    ):
-        tail += 1
-    return start, len(before) - tail, len(after) - tail
 
 
 @check("no_mojibake", arg_schema={"type": "null"})
@@ -43,10 +34,15 @@ def check_no_mojibake(ctx: CheckContext, arg: Any) -> None:
     # so a change means mojibake; is_bad catches sequences ftfy recognises but cannot repair.
     fixed = ftfy.fix_encoding(text)
     if fixed != text:
-        start, end_before, end_after = _first_change(text, fixed)
+        start = _first_difference(text, fixed)
+        # Repair only a window around the first bad spot, so the message shows one short before/after pair.
+        lo, hi = max(0, start - 15), min(len(text), start + 20)
+        window = text[lo:hi]
+        shown = f"«{'…' if lo else ''}{window}{'…' if hi < len(text) else ''}»".replace("\n", "⏎")
+        repaired = shown.replace(window.replace("\n", "⏎"), ftfy.fix_encoding(window).replace("\n", "⏎"))
         raise CheckFailed(
             f"expected correctly decoded text, found mis-encoded UTF-8 at offset {start}: "
-            f"{excerpt(text, start, end_before, width=15)} should read {excerpt(fixed, start, end_after, width=15)}"
+            f"{shown} should read {repaired}"
         )
     if badness.is_bad(text):
         match = badness.BADNESS_RE.search(text)
@@ -61,7 +57,7 @@ _PHONES = (
     # North American: (555) 123-4567, 555-123-4567, 555.123.4567.
     re.compile(r"(?<![\w(])(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w])"),
     # National with trunk prefix 0: 020 7946 0958, 030-12345678.
-    re.compile(r"(?<![\w.,])0\d{2,4}[\s-]\d{3,8}(?:[\s-]\d{3,4})?(?![\w.,])"),
+    re.compile(r"(?<![\w.,])(?<!\d[\s.,])0[1-9]\d{1,3}[\s-]\d{3,8}(?:[\s-]\d{3,4})?(?![\w.,])"),
 )
 
 
@@ -97,10 +93,13 @@ def check_no_pii(ctx: CheckContext, arg: Any) -> None:
     for match in _EMAIL.finditer(text):
         if match.group(0) not in allowed:
             found.append((match.start(), "email address", match.group(0)))
+    taken: list[tuple[int, int]] = []
     for pattern in _PHONES:
         for match in pattern.finditer(text):
             value = match.group(0).strip()
-            if value not in allowed and 7 <= _digits(value) <= 15:
+            overlaps = any(match.start() < end and start < match.end() for start, end in taken)
+            if value not in allowed and not overlaps and 7 <= _digits(value) <= 15:
+                taken.append(match.span())
                 found.append((match.start(), "phone number", value))
     if found:
         found.sort()

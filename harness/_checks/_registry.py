@@ -20,7 +20,7 @@ from harness._errors import CheckFailed, HarnessError
 from harness._outcome import Outcome
 
 Scope = Literal["side", "pair"]
-CheckFn = Callable[["CheckContext", Any], None | Awaitable[None]]
+CheckFn = Callable[["CheckContext", Any], Awaitable[None] | None]
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_SORRY_TOKENS: tuple[str, ...] = (
@@ -139,9 +139,7 @@ def register_check(
         except jsonschema.SchemaError as exc:
             raise HarnessError(f"check {name!r}: arg_schema is not a valid JSON Schema: {exc.message}") from exc
     doc = (inspect.getdoc(fn) or "").strip().splitlines()
-    _REGISTRY[name] = RegisteredCheck(
-        name=name, fn=fn, scope=scope, doc=doc[0] if doc else "", arg_schema=arg_schema
-    )
+    _REGISTRY[name] = RegisteredCheck(name=name, fn=fn, scope=scope, doc=doc[0] if doc else "", arg_schema=arg_schema)
 
 
 def check(
@@ -214,4 +212,3 @@ async def run_check(name: str, ctx: CheckContext, arg: Any) -> CheckResult:
     except Exception as exc:
         return result(False, f"check {name} crashed: {type(exc).__name__}: {exc}")
     return result(True, "")
-

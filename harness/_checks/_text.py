@@ -57,9 +57,7 @@ def check_refusal(ctx: CheckContext, arg: Any) -> None:
     text = ctx.require_text()
     tokens = _sorry_tokens(ctx, arg)
     if _first_token(text, tokens) is None:
-        raise CheckFailed(
-            f"expected a refusal containing one of {tokens}, got an answer instead: {head(text, 120)}"
-        )
+        raise CheckFailed(f"expected a refusal containing one of {tokens}, got an answer instead: {head(text, 120)}")
 
 
 @check(

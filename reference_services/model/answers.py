@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from reference_services.prompts import Passage
 from reference_services.terms import content_terms
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“‘])")
-MAX_SENTENCES = 4
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"\u201c\u2018])")
+MAX_SENTENCES = 5
+_EXAM_QUESTION = re.compile(r"^Question \d+\.")
 
 OPENERS = ("Great question!", "Good question!", "Happy to help with that.")
-FOLLOW_UP_OPENERS = ("Great follow-up!", "Good follow-up question.", "Building on that:")
+FOLLOW_UP_OPENERS = ("Great follow-up!", "Good follow-up question.", "Following on from that.")
 LEAD_INS = ("Here is what the course materials say:", "From the course materials:", "According to the notes:")
 SORRY = (
     "Sorry, I can't find that in the course materials for {course}.",
@@ -55,6 +56,8 @@ def answer_from_passages(
     wanted = set(content_terms(question))
     scored: list[_Sentence] = []
     for rank, passage in enumerate(passages):
+        if _EXAM_QUESTION.match(passage.text):
+            continue  # an exam question is not an answer
         for position, sentence in enumerate(_sentences(passage)):
             score = len(wanted & set(content_terms(sentence)))
             if score >= 2:

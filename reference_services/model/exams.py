@@ -36,8 +36,7 @@ class QuestionBank:
             for topic in course["topics"]:
                 key = (course["title"].casefold(), topic["name"].casefold())
                 topics[key] = [
-                    BankQuestion(q["stem"], tuple(q["choices"]), tuple(q["answers"]))  # type: ignore[arg-type]
-                    for q in topic["questions"]
+                    BankQuestion(q["stem"], tuple(q["choices"]), tuple(q["answers"])) for q in topic["questions"]
                 ]
         return cls(topics)
 

@@ -1,0 +1,434 @@
+"""Parity: does the QA endpoint answer like the prod endpoint, at the level a case declares?
+
+Levels, strictest first:
+
+- ``exact``: the texts are identical (the bodies, when neither side has text).
+- ``normalized``: identical after Unicode NFC, case folding, whitespace collapsing and stripping markdown
+  emphasis (``**``, ``__``, ``*``, ``_``, backticks).
+- ``structural``: the same shape. Exams (see ``parse_exam``) have the same number of questions, the same
+  choice labels and answer keys per question; sources are the same set; the JSON bodies have the same types at
+  the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
+  response carry different envelopes). Values, ids and wording may differ.
+- ``semantic``: lexical similarity (``harness._similarity``) at or above a threshold.
+- ``none``: always passes; the report still carries the diffs.
+
+Whatever the level (except ``none``), when either side answered non-2xx the two are compared as errors: same
+status and same error-body structure (e.g. FastAPI ``detail`` locs and types), messages ignored.
+``compare_with_noise`` judges QA-vs-prod variation against each endpoint's variation with itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import re
+import statistics
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from deepdiff import DeepDiff
+
+from harness._checks._exam import ExamQuestion, parse_exam
+from harness._checks._http import classify_error_body
+from harness._errors import HarnessError
+from harness._outcome import Outcome
+from harness._similarity import text_similarity
+
+Level = Literal["exact", "normalized", "structural", "semantic", "none"]
+LEVELS: tuple[str, ...] = ("exact", "normalized", "structural", "semantic", "none")
+
+TEXT_DIFF_LINES = 80
+JSON_DIFF_LINES = 40
+_SUMMARY_ITEMS = 5
+
+
+@dataclass
+class ParityReport:
+    """The verdict of one QA-vs-prod comparison, with the diffs a person needs to see why."""
+
+    level: str
+    passed: bool
+    summary: str
+    """One line: what matched or what differs first."""
+    text_diff: str = ""
+    """Unified diff of the texts, labelled ``qa`` / ``prod``, trimmed to a readable size."""
+    json_diff: str = ""
+    """deepdiff report of the bodies (``ignore_paths`` excluded), trimmed."""
+    similarity: float | None = None
+    threshold: float | None = None
+    noise: dict[str, float] | None = None
+    """Noise-aware mode: ``qa_self``, ``prod_self``, ``cross``."""
+
+
+def compare(
+    level: Level,
+    qa: Outcome,
+    prod: Outcome,
+    *,
+    threshold: float = 0.8,
+    ignore_paths: Sequence[str] = (),
+) -> ParityReport:
+    """Compare the QA and prod outcomes of one case at ``level``.
+
+    ``threshold`` applies to ``semantic``. ``ignore_paths`` name body values to leave out of the JSON
+    comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
+    (``root['callback-id']``) or bare top-level keys (``callback-id``).
+    """
+    if level not in LEVELS:
+        raise HarnessError(f"unknown parity level {level!r}; use one of {', '.join(LEVELS)}")
+    excluded = _exclusions(ignore_paths)
+    text_diff = render_text_diff(qa.text, prod.text)
+    json_diff = render_json_diff(qa.body, prod.body, excluded)
+
+    def report(passed: bool, summary: str, **extra: Any) -> ParityReport:
+        return ParityReport(level, passed, summary, text_diff, json_diff, **extra)
+
+    if not (_is_success(qa) and _is_success(prod)):
+        passed, summary = _error_parity(qa, prod)
+        if level == "none":
+            return report(True, f"{summary} (parity level none: not enforced)")
+        return report(passed, summary)
+
+    if level == "none":
+        same = "identical" if qa.text == prod.text and _bodies_equal(qa.body, prod.body, excluded) else "different"
+        return report(True, f"parity not enforced (level none); outputs are {same}")
+
+    presence = _text_presence(qa, prod)
+    if presence:
+        return report(False, presence)
+
+    if level == "exact":
+        if qa.text is None or prod.text is None:
+            equal = _bodies_equal(qa.body, prod.body, excluded)
+            return report(
+                equal, "bodies are equal" if equal else "bodies differ (no text on either side); see json diff"
+            )
+        if qa.text == prod.text:
+            return report(True, f"texts are identical ({len(qa.text)} characters)")
+        return report(False, "texts differ " + _first_difference(qa.text, prod.text))
+
+    if level == "normalized":
+        if qa.text is None or prod.text is None:
+            equal = _bodies_equal(qa.body, prod.body, excluded)
+            return report(
+                equal, "bodies are equal" if equal else "bodies differ (no text on either side); see json diff"
+            )
+        qa_norm, prod_norm = normalize_text(qa.text), normalize_text(prod.text)
+        if qa_norm == prod_norm:
+            return report(True, "texts are equal after normalisation")
+        return report(False, "texts differ after normalisation " + _first_difference(qa_norm, prod_norm))
+
+    if level == "structural":
+        problems = _structural_differences(qa, prod, excluded)
+        if not problems:
+            return report(True, "same structure: " + _structure_description(qa))
+        shown = problems[:_SUMMARY_ITEMS]
+        more = f" (+{len(problems) - _SUMMARY_ITEMS} more)" if len(problems) > _SUMMARY_ITEMS else ""
+        return report(False, "structure differs: " + "; ".join(shown) + more)
+
+    similarity = text_similarity(_comparable_text(qa), _comparable_text(prod))
+    passed = similarity >= threshold
+    relation = ">=" if passed else "<"
+    return report(
+        passed,
+        f"similarity {similarity:.2f} {relation} threshold {threshold:.2f} (word+bigram cosine)",
+        similarity=similarity,
+        threshold=threshold,
+    )
+
+
+def compare_with_noise(
+    qa_samples: Sequence[Outcome],
+    prod_samples: Sequence[Outcome],
+    *,
+    margin: float = 0.05,
+) -> ParityReport:
+    """Noise-aware semantic parity (Diffy's idea) over repeated samples of each endpoint.
+
+    ``qa_self`` / ``prod_self`` are the lowest pairwise similarity of each endpoint with itself, ``cross``
+    the mean similarity of every QA sample with every prod sample. The pair passes when
+    ``cross >= min(qa_self, prod_self) - margin``: QA and prod may differ as much as each differs from
+    itself, and no more. A single sample per side cannot measure noise and counts as 1.0.
+    """
+    if not qa_samples or not prod_samples:
+        raise HarnessError("compare_with_noise needs at least one sample from each endpoint")
+    failing = next(
+        (
+            (qa, prod)
+            for qa, prod in itertools.zip_longest(qa_samples, prod_samples)
+            if (qa is not None and not _is_success(qa)) or (prod is not None and not _is_success(prod))
+        ),
+        None,
+    )
+    if failing is not None:
+        qa, prod = failing[0] or qa_samples[0], failing[1] or prod_samples[0]
+        passed, summary = _error_parity(qa, prod)
+        return ParityReport(
+            "noise", passed, summary, render_text_diff(qa.text, prod.text), render_json_diff(qa.body, prod.body, [])
+        )
+    qa_texts = [_comparable_text(o) for o in qa_samples]
+    prod_texts = [_comparable_text(o) for o in prod_samples]
+    qa_self = _min_pairwise(qa_texts)
+    prod_self = _min_pairwise(prod_texts)
+    cross = statistics.fmean(text_similarity(a, b) for a in qa_texts for b in prod_texts)
+    floor = min(qa_self, prod_self) - margin
+    passed = cross >= floor
+    note = (
+        " (one sample per side: self-noise unknown, taken as 1.00)" if len(qa_texts) < 2 or len(prod_texts) < 2 else ""
+    )
+    summary = (
+        f"cross similarity {cross:.2f} {'>=' if passed else '<'} noise floor {floor:.2f} "
+        f"(qa vs itself {qa_self:.2f}, prod vs itself {prod_self:.2f}, margin {margin:.2f}; "
+        f"{len(qa_texts)} qa and {len(prod_texts)} prod samples){note}"
+    )
+    return ParityReport(
+        "noise",
+        passed,
+        summary,
+        text_diff=render_text_diff(qa_samples[0].text, prod_samples[0].text),
+        json_diff=render_json_diff(qa_samples[0].body, prod_samples[0].body, []),
+        similarity=cross,
+        threshold=floor,
+        noise={"qa_self": qa_self, "prod_self": prod_self, "cross": cross},
+    )
+
+
+# --- normalisation and rendering ------------------------------------------------------------------
+
+_EMPHASIS = re.compile(r"\*\*|__|`+|(?<!\w)[*_]|[*_](?!\w)")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, markdown emphasis stripped, case folded, runs of whitespace made one space."""
+    text = unicodedata.normalize("NFC", text)
+    text = _EMPHASIS.sub("", text)
+    return " ".join(text.casefold().split())
+
+
+def render_text_diff(qa: str | None, prod: str | None, *, max_lines: int = TEXT_DIFF_LINES) -> str:
+    """A unified diff ``qa`` → ``prod``, empty when equal; long single-line texts are split at sentences."""
+    if qa == prod or (qa is None and prod is None):
+        return ""
+    a, b = _diff_lines(qa or ""), _diff_lines(prod or "")
+    lines = list(difflib.unified_diff(a, b, fromfile="qa", tofile="prod", lineterm="", n=2))
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more lines"]
+    return "\n".join(lines)
+
+
+def _diff_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    if any(len(line) > 160 for line in lines):
+        # A chat reply is often one long line; sentences make a diff a person can read.
+        lines = [part for line in lines for part in re.split(r"(?<=[.!?])\s+", line)]
+    return lines
+
+
+def render_json_diff(
+    qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]], *, max_lines: int = JSON_DIFF_LINES
+) -> str:
+    """deepdiff's report of the bodies ``qa`` → ``prod`` (excluded paths left out), empty when equal."""
+    if qa is None and prod is None:
+        return ""
+    diff = DeepDiff(qa, prod, exclude_regex_paths=list(excluded), verbose_level=1)
+    if not diff:
+        return ""
+    lines = [line if len(line) <= 200 else line[:199] + "…" for line in diff.pretty().splitlines()]
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more lines"]
+    return "\n".join(lines)
+
+
+def _exclusions(paths: Sequence[str]) -> list[re.Pattern[str]]:
+    """Regexes over deepdiff paths (``root['a'][0]``) for JSON pointers, deepdiff paths or bare keys."""
+    patterns = []
+    for path in paths:
+        if path.startswith("root"):
+            patterns.append(re.compile("^" + re.escape(path) + "$"))
+            continue
+        segments = path[1:].split("/") if path.startswith("/") else [path]
+        regex = "^root"
+        for raw in segments:
+            segment = raw.replace("~1", "/").replace("~0", "~")
+            if segment == "*":
+                regex += r"\[[^\]]+\]"
+            elif segment.isdigit():
+                regex += rf"\[(?:{segment}|'{segment}')\]"
+            else:
+                regex += r"\[['\"]" + re.escape(segment) + r"['\"]\]"
+        patterns.append(re.compile(regex + "$"))
+    return patterns
+
+
+# --- comparisons ----------------------------------------------------------------------------------
+
+
+def _is_success(outcome: Outcome) -> bool:
+    return outcome.status is not None and 200 <= outcome.status < 300
+
+
+def _answered(outcome: Outcome) -> str:
+    return "got no response" if outcome.status is None else f"answered {outcome.status}"
+
+
+def _error_parity(qa: Outcome, prod: Outcome) -> tuple[bool, str]:
+    """Same status and same error structure (messages may differ)."""
+    if qa.status != prod.status:
+        return False, f"qa {_answered(qa)}, prod {_answered(prod)}"
+    if qa.status is None:
+        return False, "neither endpoint answered"
+    qa_shape, prod_shape = classify_error_body(qa.body), classify_error_body(prod.body)
+    if qa_shape is not None and prod_shape is not None:
+        if qa_shape.signature() == prod_shape.signature():
+            return True, f"both answered {qa.status} with the same error ({qa_shape.describe()})"
+        return False, (
+            f"both answered {qa.status} but the errors differ: qa {qa_shape.describe()}; prod {prod_shape.describe()}"
+        )
+    if qa_shape is None and prod_shape is None:
+        differences = _body_structure_differences(qa.body, prod.body, [], compare_keys=True)
+        if not differences:
+            return True, f"both answered {qa.status} with error bodies of the same structure"
+        return False, f"both answered {qa.status} but the error bodies differ: {'; '.join(differences[:3])}"
+    known, unknown = ("qa", "prod") if qa_shape is not None else ("prod", "qa")
+    shape = qa_shape or prod_shape
+    assert shape is not None
+    return (
+        False,
+        f"both answered {qa.status} but only {known} sent a recognised error body "
+        f"({shape.describe()}), {unknown} did not",
+    )
+
+
+def _text_presence(qa: Outcome, prod: Outcome) -> str:
+    if (qa.text is None) == (prod.text is None):
+        return ""
+    has, lacks = ("qa", "prod") if qa.text is not None else ("prod", "qa")
+    return f"{has} returned output text, {lacks} returned none"
+
+
+def _bodies_equal(qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]]) -> bool:
+    return not DeepDiff(qa, prod, exclude_regex_paths=list(excluded))
+
+
+def _first_difference(a: str, b: str) -> str:
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    line = a.count("\n", 0, at) + 1
+    return f"at line {line}, offset {at}: qa {_snippet(a, at)}, prod {_snippet(b, at)}"
+
+
+def _snippet(text: str, at: int, width: int = 25) -> str:
+    part = text[max(0, at - 10) : at + width].replace("\n", "⏎")
+    return f"«{part}»" if part else "«» (ends here)"
+
+
+def _comparable_text(outcome: Outcome) -> str:
+    if outcome.text is not None:
+        return outcome.text
+    return json.dumps(outcome.body, sort_keys=True, ensure_ascii=False) if outcome.body is not None else ""
+
+
+def _min_pairwise(texts: Sequence[str]) -> float:
+    pairs = list(itertools.combinations(texts, 2))
+    return min((text_similarity(a, b) for a, b in pairs), default=1.0)
+
+
+def _structural_differences(qa: Outcome, prod: Outcome, excluded: Sequence[re.Pattern[str]]) -> list[str]:
+    problems: list[str] = []
+    if qa.text is not None and prod.text is not None:
+        problems.extend(_exam_differences(qa.text, prod.text))
+    if qa.sources is not None or prod.sources is not None:
+        if qa.sources is None or prod.sources is None:
+            has = "qa" if qa.sources is not None else "prod"
+            problems.append(f"only {has} returned sources")
+        elif set(qa.sources) != set(prod.sources):
+            only_qa = sorted(set(qa.sources) - set(prod.sources))
+            only_prod = sorted(set(prod.sources) - set(qa.sources))
+            problems.append(f"sources differ: only qa {only_qa}, only prod {only_prod}")
+    same_delivery = qa.delivery == prod.delivery
+    problems.extend(_body_structure_differences(qa.body, prod.body, excluded, compare_keys=same_delivery))
+    return problems
+
+
+def _exam_differences(qa_text: str, prod_text: str) -> list[str]:
+    qa_exam, prod_exam = parse_exam(qa_text), parse_exam(prod_text)
+    if not qa_exam.is_exam and not prod_exam.is_exam:
+        return []
+    if not (qa_exam.is_exam and prod_exam.is_exam):
+        exam, side, other = (qa_exam, "qa", "prod") if qa_exam.is_exam else (prod_exam, "prod", "qa")
+        return [f"{side} text is an exam with {len(exam.questions)} questions, {other} text has no numbered questions"]
+    problems: list[str] = []
+    if len(qa_exam.questions) != len(prod_exam.questions):
+        problems.append(f"qa has {len(qa_exam.questions)} questions, prod has {len(prod_exam.questions)}")
+    # The same difference on many questions (say, every question lost its choices) reads best as one item.
+    grouped: dict[str, list[int]] = {}
+    for q, p in zip(qa_exam.questions, prod_exam.questions, strict=False):
+        for difference in _question_differences(q, p):
+            grouped.setdefault(difference, []).append(q.number)
+    for difference, numbers in grouped.items():
+        label = "question" if len(numbers) == 1 else "questions"
+        problems.append(f"{label} {_number_ranges(numbers)}: {difference}")
+    return problems
+
+
+def _question_differences(q: ExamQuestion, p: ExamQuestion) -> list[str]:
+    found = []
+    if list(q.choices) != list(p.choices):
+        found.append(f"qa has choices {q.label_range()}, prod has {p.label_range()}")
+    if sorted(q.answers) != sorted(p.answers):
+        qa_key = ", ".join(f"{a})" for a in q.answers) or "none"
+        prod_key = ", ".join(f"{a})" for a in p.answers) or "none"
+        found.append(f"qa answer {qa_key}, prod answer {prod_key}")
+    return found
+
+
+def _number_ranges(numbers: list[int]) -> str:
+    """``1-3, 7`` for [1, 2, 3, 7]."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def _body_structure_differences(
+    qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]], *, compare_keys: bool
+) -> list[str]:
+    """Type changes at shared keys, plus added/removed keys when ``compare_keys``; values ignored."""
+    if qa is None or prod is None:
+        return []
+    diff = DeepDiff(qa, prod, exclude_regex_paths=list(excluded), ignore_numeric_type_changes=True)
+    found = [
+        f"{_path(path)} is {_type_name(change['old_type'])} on qa, {_type_name(change['new_type'])} on prod"
+        for path, change in diff.get("type_changes", {}).items()
+    ]
+    if compare_keys:
+        found += [f"{_path(path)} only on prod" for path in diff.get("dictionary_item_added", [])]
+        found += [f"{_path(path)} only on qa" for path in diff.get("dictionary_item_removed", [])]
+    return found
+
+
+def _path(deepdiff_path: str) -> str:
+    """``root['a'][0]`` → ``body.a[0]``."""
+    return "body" + re.sub(r"\['([^']*)'\]", r".\1", deepdiff_path[len("root") :])
+
+
+def _type_name(kind: type) -> str:
+    names = {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "a list", dict: "an object"}
+    return names.get(kind, "null" if kind is type(None) else kind.__name__)
+
+
+def _structure_description(outcome: Outcome) -> str:
+    parts = []
+    if outcome.text is not None:
+        exam = parse_exam(outcome.text)
+        parts.append(f"{len(exam.questions)} questions" if exam.is_exam else "text on both sides")
+    if outcome.sources is not None:
+        parts.append(f"{len(set(outcome.sources))} sources")
+    if isinstance(outcome.body, dict):
+        parts.append("body types agree")
+    return ", ".join(parts) or "nothing to compare"

@@ -1,0 +1,166 @@
+"""studycompanion over real HTTP: the SSE stream against the QA reply, memory, retrieval, bad input."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+from services_support import CONTACT, FOLLOW_UP, MACRO, NOMINAL_REAL, VALDEZ, chat_body, qa_headers
+
+from reference_services import RunningStack
+
+
+@dataclass
+class StreamResult:
+    """What one SSE call delivered."""
+
+    deltas: list[str] = field(default_factory=list)
+    end: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    done: bool = False
+    content_type: str = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.deltas)
+
+
+def read_stream(stack: RunningStack, client: httpx.Client, body: dict[str, Any]) -> StreamResult:
+    result = StreamResult()
+    with connect_sse(client, "POST", f"{stack.base_url}/studycompanion/chat/stream", json=body) as source:
+        source.response.raise_for_status()
+        result.content_type = source.response.headers["content-type"]
+        for sse in source.iter_sse():
+            if sse.data == "[DONE]":
+                result.done = True
+            elif sse.event == "end":
+                result.end = json.loads(sse.data)
+            elif sse.event == "error":
+                result.error = json.loads(sse.data)
+            else:
+                assert not result.end, "text after the end event"
+                result.deltas.append(sse.data)
+    return result
+
+
+def qa_chat(stack: RunningStack, client: httpx.Client, body: Any) -> httpx.Response:
+    return client.post(f"{stack.base_url}/studycompanion/chat/qa", json=body, headers=qa_headers(stack))
+
+
+def conv() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.mark.parametrize("message", [NOMINAL_REAL, VALDEZ, CONTACT, "What is the capital of France?"])
+def test_stream_text_equals_the_qa_reply(stack: RunningStack, client: httpx.Client, message: str) -> None:
+    conversation = conv()
+    streamed = read_stream(stack, client, chat_body(message, conversation))
+    qa = qa_chat(stack, client, chat_body(message, conversation)).json()
+    assert streamed.content_type == "text/event-stream; charset=utf-8"
+    assert streamed.done
+    assert streamed.error is None
+    assert len(streamed.deltas) > 1
+    assert streamed.text == qa["reply"]
+    assert streamed.end == {"model_version": qa["model_version"], "sources": qa["sources"]}
+
+
+def test_multiline_deltas_use_several_data_lines(stack: RunningStack, client: httpx.Client) -> None:
+    raw = client.post(f"{stack.base_url}/studycompanion/chat/stream", json=chat_body(NOMINAL_REAL, conv())).text
+    assert "data: \ndata: \n\n" in raw  # a delta ending in a blank line
+    assert raw.endswith("event: end\n" + raw.split("event: end\n")[1])
+    assert raw.endswith("data: [DONE]\n\n")
+
+
+def test_answers_quote_the_course_materials(stack: RunningStack, client: httpx.Client) -> None:
+    reply = qa_chat(stack, client, chat_body(NOMINAL_REAL, conv())).json()
+    assert "real GDP uses base-year prices" in reply["reply"]
+    assert reply["sources"][0] == "macro201/lecture-notes-gdp"
+    assert "sorry" not in reply["reply"].lower()
+
+
+def test_follow_up_sees_the_conversation(stack: RunningStack, client: httpx.Client) -> None:
+    conversation = conv()
+    first = qa_chat(stack, client, chat_body(NOMINAL_REAL, conversation)).json()
+    follow = qa_chat(stack, client, chat_body(FOLLOW_UP, conversation)).json()
+    assert "follow" in follow["reply"].lower()
+    assert "follow" not in first["reply"].lower()
+    assert "rises" in follow["reply"]
+    assert "fall" in follow["reply"]
+    streamed_first = read_stream(stack, client, chat_body(NOMINAL_REAL, conversation))
+    streamed_follow = read_stream(stack, client, chat_body(FOLLOW_UP, conversation))
+    assert (streamed_first.text, streamed_follow.text) == (first["reply"], follow["reply"])
+
+
+def test_past_exam_question_is_answered_from_past_exams(stack: RunningStack, client: httpx.Client) -> None:
+    reply = qa_chat(stack, client, chat_body(VALDEZ, conv())).json()
+    assert "GDP measurement, inflation and the CPI, and unemployment — study all three" in reply["reply"]
+    assert "macro201/past-exam-1" in reply["sources"]
+
+
+def test_uncovered_questions_get_sorry(stack: RunningStack, client: httpx.Client) -> None:
+    reply = qa_chat(stack, client, chat_body("Who won the 1998 football world cup?", conv())).json()["reply"]
+    assert "sorry" in reply.lower()
+    assert "can't find" in reply
+
+
+def test_contact_details_are_redacted(stack: RunningStack, client: httpx.Client) -> None:
+    conversation = conv()
+    qa = qa_chat(stack, client, chat_body(CONTACT, conversation)).json()["reply"]
+    streamed = read_stream(stack, client, chat_body(CONTACT, conversation)).text
+    for text in (qa, streamed):
+        assert "[redacted email]" in text
+        assert "[redacted phone]" in text
+        assert "northfield.example.edu" not in text
+
+
+def test_second_course_works_and_course_names_are_case_insensitive(stack: RunningStack, client: httpx.Client) -> None:
+    reply = qa_chat(
+        stack, client, chat_body("What does the cell membrane do?", conv(), course="introduction to biology")
+    ).json()
+    assert "regulates the passage of substances" in reply["reply"]
+    assert reply["sources"][0] == "bio101/lecture-notes-cells"
+
+
+GOOD = chat_body("What is GDP?", "c-bad")
+BAD_BODIES: list[Any] = [
+    {},
+    {**GOOD, "message": ""},
+    {**GOOD, "message": "x" * 4001},
+    {**GOOD, "user_id": 5},
+    {k: v for k, v in GOOD.items() if k != "conversation_id"},
+    {**GOOD, "course": "Underwater Basket Weaving"},
+    "just a string",
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_bad_bodies_are_422_identically_on_prod_and_qa(stack: RunningStack, client: httpx.Client, body: Any) -> None:
+    prod = client.post(f"{stack.base_url}/studycompanion/chat/stream", json=body)
+    qa = qa_chat(stack, client, body)
+    assert prod.status_code == qa.status_code == 422
+    assert prod.json() == qa.json()
+
+
+def test_unknown_course_lists_the_known_ones(stack: RunningStack, client: httpx.Client) -> None:
+    detail = qa_chat(stack, client, {**GOOD, "course": "Nope"}).json()["detail"][0]
+    assert detail["loc"] == ["body", "course"]
+    assert "Introduction to Biology, Macroeconomics 201" in detail["msg"]
+
+
+def test_qa_needs_the_token(stack: RunningStack, client: httpx.Client) -> None:
+    r = client.post(f"{stack.base_url}/studycompanion/chat/qa", json=GOOD)
+    assert r.status_code == 401
+    assert r.json()["detail"].startswith("QA endpoint")
+
+
+def test_max_length_message_is_accepted(stack: RunningStack, client: httpx.Client) -> None:
+    assert qa_chat(stack, client, {**GOOD, "message": "GDP " * 1000}).status_code == 200
+
+
+def test_course_constant() -> None:
+    assert MACRO == "Macroeconomics 201"
