@@ -77,7 +77,7 @@ class Case(_Strict):
         "default", description="QA token: default sends it, none omits it, invalid sends a wrong one."
     )
     endpoints: list[EndpointName] = Field(
-        default_factory=lambda: ["qa", "prod"], min_length=1, description="Which endpoints to call."
+        default_factory=lambda: list[EndpointName](["qa", "prod"]), min_length=1, description="Which endpoints to call."
     )
     turns: list[Turn] | None = Field(None, min_length=1, description="Multi-turn conversation, in order.")
     checks: list[CheckSpec] = Field(default_factory=list, description="Checks on every endpoint's output.")
@@ -118,6 +118,7 @@ class ResolvedCase(BaseModel):
     case: Case
     checks: tuple[tuple[str, Any], ...]
     turns: tuple[tuple[dict[str, Any] | None, tuple[tuple[str, Any], ...]], ...]
+    """(input merged over the case input, checks of that turn) per turn; one turn for single-turn cases."""
     parity: ParitySpec
     repeat: int
     min_pass_rate: float
@@ -229,6 +230,7 @@ def resolve_cases(
         case_checks = _checks_of(doc, case.id, known, defaults.checks, ("defaults", "checks")) + _checks_of(
             doc, case.id, known, case.checks, ("cases", index, "checks")
         )
+        turns: tuple[tuple[dict[str, Any] | None, tuple[tuple[str, Any], ...]], ...]
         if case.turns:
             turns = tuple(
                 (turn.input, _checks_of(doc, case.id, known, turn.checks, ("cases", index, "turns", t, "checks")))

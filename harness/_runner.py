@@ -21,7 +21,7 @@ import httpx
 
 from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
-from harness._delivery import CallbackAdapter, CallbackReceiver, DeliveryAdapter, Request, SseAdapter, SyncAdapter
+from harness._delivery import CallbackReceiver, Request, get_adapter
 from harness._errors import HarnessError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
@@ -177,12 +177,17 @@ class CaseRunner:
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.repeat = repeat
-        self.callback_host = callback_host
-        self.callback_url = callback_url
         self.check_settings = check_settings or CheckSettings()
         self.run_id = run_id or secrets.token_hex(4)
         self._futures: dict[str, concurrent.futures.Future[CaseResult]] = {}
         self._lock = threading.Lock()
+        self._receiver: CallbackReceiver | None = None
+        if any(spec.endpoint(ep).delivery == "callback" for spec in specs.values() for ep in ("qa", "prod")):
+            # Started here, on the caller's thread, so its start-up never blocks the runner's loop.
+            self._receiver = CallbackReceiver(
+                host=callback_host, public_url=callback_url, secret=target.callback_secret
+            )
+            self._receiver.start()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-runner", daemon=True)
         self._thread.start()
@@ -197,18 +202,11 @@ class CaseRunner:
         self._semaphore = asyncio.Semaphore(self.concurrency)
         limits = httpx.Limits(max_connections=max(4 * self.concurrency, 20), max_keepalive_connections=self.concurrency)
         self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(self.timeout_s, connect=10.0))
-        self._receiver: CallbackReceiver | None = None
-        self._adapters: dict[str, DeliveryAdapter] = {"sync": SyncAdapter(), "sse": SseAdapter()}
-
-    def _adapter(self, spec: EndpointSpec) -> DeliveryAdapter:
-        adapter = self._adapters.get(spec.delivery)
-        if adapter is None:  # callback: the receiver starts only when a callback endpoint is used
-            self._receiver = CallbackReceiver(
-                host=self.callback_host, public_url=self.callback_url, secret=self.target.callback_secret
-            )
-            self._receiver.start()
-            adapter = self._adapters[spec.delivery] = CallbackAdapter(self._receiver)
-        return adapter
+        self._adapters = {
+            delivery: get_adapter(delivery, receiver=self._receiver)
+            for delivery in ("sync", "sse", "callback")
+            if delivery != "callback" or self._receiver is not None
+        }
 
     def close(self) -> None:
         """Cancel what is still in flight, close the client and the receiver, stop the loop."""
@@ -287,7 +285,7 @@ class CaseRunner:
         for turn_input, turn_checks in case.turns:
             request = self._request(case, spec, endpoint_spec, endpoint, turn_input, conversation)
             try:
-                outcome = await self._adapter(endpoint_spec).deliver(self._client, request)
+                outcome = await self._adapters[endpoint_spec.delivery].deliver(self._client, request)
             except HarnessError as exc:
                 side.error = exc
                 return side

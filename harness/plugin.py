@@ -310,7 +310,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class _HarnessCollector(pytest.File):
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessError):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
@@ -382,7 +382,7 @@ class CaseNode(pytest.Collector):
                     self.add_marker(getattr(pytest.mark, name)(reason=reason))
 
     def collect(self) -> Iterator[pytest.Item]:
-        parts = list(self.case.case.endpoints)
+        parts: list[str] = list(self.case.case.endpoints)
         if len(parts) == 2:
             parts.append("parity")
         for part in parts:
@@ -425,7 +425,7 @@ class CaseItem(pytest.Item):
                 )
             raise CheckFailed(f"{self.part} of case {result.case.id!r} failed:\n{failure}")
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessError | CheckFailed):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))

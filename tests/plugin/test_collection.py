@@ -66,8 +66,11 @@ def test_skip_mark_from_case_file(project: Project) -> None:
         ),
         (
             "cases:\n  - id: a\n    chekcs: [exam_format]\n",
-            ["*biology.yaml:3: invalid case file: unknown key 'chekcs' at cases.0.chekcs",
-             "*3 |     chekcs: *", "*fix: did you mean 'checks'?"],
+            [
+                "*biology.yaml:3: invalid case file: unknown key 'chekcs' at cases.0.chekcs",
+                "*3 |     chekcs: *",
+                "*fix: did you mean 'checks'?",
+            ],
         ),
         (
             "cases:\n  - id: a\n    repeat: many\n",
@@ -94,8 +97,16 @@ def test_skip_mark_from_case_file(project: Project) -> None:
             ["*biology.yaml:4: YAML syntax error*duplicate key 'checks' (first at line 3)*"],
         ),
     ],
-    ids=["yaml-syntax", "unknown-key", "wrong-type", "unknown-check", "unknown-service", "duplicate-id",
-         "bad-parity-level", "duplicate-key"],
+    ids=[
+        "yaml-syntax",
+        "unknown-key",
+        "wrong-type",
+        "unknown-check",
+        "unknown-service",
+        "duplicate-id",
+        "bad-parity-level",
+        "duplicate-key",
+    ],
 )
 def test_bad_case_file_stops_collection_with_file_line_and_fix(
     project: Project, text: str, expected: list[str]
@@ -116,7 +127,11 @@ def test_bad_service_spec_names_the_key(project: Project) -> None:
     )
     project.write("cases/examgenerator/biology.yaml", "cases:\n  - id: a\n")
     result = project.pytester.runpytest("--collect-only")
-    result.stdout.fnmatch_lines(["*service.yaml:2: invalid service spec: qa.delivery: Input should be 'sync', 'callback' or 'sse'*carrier-pigeon*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*service.yaml:2: invalid service spec: qa.delivery: Input should be 'sync', 'callback' or 'sse'*carrier-pigeon*"
+        ]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
@@ -142,8 +157,10 @@ def test_bad_option_is_a_usage_error_naming_the_fix(project: Project, args: list
 
 def test_ini_case_paths_and_ini_twins(project: Project) -> None:
     project.pytester.makeini("[pytest]\nharness_case_paths = suites\nharness_concurrency = 3\n")
-    project.write("suites/exam/service.yaml", "service: examgenerator\nqa: {path: /qa, delivery: sync}\n"
-                  "prod: {path: /p, delivery: sync}\n")
+    project.write(
+        "suites/exam/service.yaml",
+        "service: examgenerator\nqa: {path: /qa, delivery: sync}\nprod: {path: /p, delivery: sync}\n",
+    )
     project.write("suites/exam/a.yaml", "cases:\n  - id: a\n")
     project.write("cases/ignored.yaml", "not: [valid")
     result = project.pytester.runpytest("--collect-only", "-q")
