@@ -133,8 +133,9 @@ def failure_reason(record: dict[str, Any]) -> str:
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:
-    """The first non-empty line of ``text``, shortened to ``limit`` characters."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    """The first non-empty line of ``text`` (with the next one if it ends in a colon), shortened to ``limit``."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -385,12 +386,12 @@ def compare_with_baseline(
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}" if 0 < value < 1 else f"{value:.0%}"
+    return "-" if value is None else f"{value:.1%}" if 0 < value < 1 else f"{value:.0%}"
 
 
 def _secs(value: float | None) -> str:
     if value is None:
-        return "–"
+        return "-"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
@@ -400,7 +401,7 @@ def _md_cell(text: str) -> str:
 
 def _rate(stat: dict[str, Any]) -> str:
     judged = stat["passed"] + stat["failed"] + stat["error"]
-    return f"{_pct(stat['pass_rate'])} ({stat['passed']}/{judged})" if judged else "–"
+    return f"{_pct(stat['pass_rate'])} ({stat['passed']}/{judged})" if judged else "-"
 
 
 def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | None = None) -> str:
@@ -416,18 +417,19 @@ def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | N
     stats = run.get("endpoints", [])
     if stats:
         lines += [
-            "| Service | Endpoint | Pass rate | Parity rate | Latency p50 | p95 | TTFT p50 | p95 | Callback dup / late |",
+            "| Service | Endpoint | Pass rate | Parity rate | Latency p50 | p95 | TTFT p50 | p95 "
+            "| Callback dup / late |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in stats:
             is_parity = s["endpoint"] == "parity"
             endpoint = s["endpoint"] + (f" ({s['delivery']})" if s.get("delivery") else "")
             callbacks = (
-                f"{s['callback_duplicates']} / {s['callback_late']}" if "callback" in (s.get("delivery") or "") else "–"
+                f"{s['callback_duplicates']} / {s['callback_late']}" if "callback" in (s.get("delivery") or "") else "-"
             )
             lines.append(
-                f"| {s['service']} | {endpoint} | {'–' if is_parity else _rate(s)} | "
-                f"{_rate(s) if is_parity else '–'} | {_secs(s['latency_p50_s'])} | {_secs(s['latency_p95_s'])} | "
+                f"| {s['service']} | {endpoint} | {'-' if is_parity else _rate(s)} | "
+                f"{_rate(s) if is_parity else '-'} | {_secs(s['latency_p50_s'])} | {_secs(s['latency_p95_s'])} | "
                 f"{_secs(s['ttft_p50_s'])} | {_secs(s['ttft_p95_s'])} | {callbacks} |"
             )
         lines.append("")
@@ -482,7 +484,8 @@ def terminal_lines(run: dict[str, Any], *, slowest: int = 5) -> list[str]:
     if slow:
         lines += ["", f"slowest {len(slow)}:"]
         lines += [
-            f"  {_secs(e['latency_max_s']):>8}  {c['case']} [{p}]" + (f" ttft {_secs(e['ttft_s'])}" if e.get("ttft_s") else "")
+            f"  {_secs(e['latency_max_s']):>8}  {c['case']} [{p}]"
+            + (f" ttft {_secs(e['ttft_s'])}" if e.get("ttft_s") else "")
             for c, p, e in slow
         ]
     return lines

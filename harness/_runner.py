@@ -200,7 +200,13 @@ class CaseRunner:
 
     async def _open(self) -> None:
         self._semaphore = asyncio.Semaphore(self.concurrency)
-        limits = httpx.Limits(max_connections=max(4 * self.concurrency, 20), max_keepalive_connections=self.concurrency)
+        limits = httpx.Limits(
+            max_connections=max(4 * self.concurrency, 20),
+            max_keepalive_connections=self.concurrency,
+            # Drop idle connections well before servers commonly close them (uvicorn's default is 5 s), so a
+            # request never goes out on a connection the server is closing at that moment.
+            keepalive_expiry=2.0,
+        )
         self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(self.timeout_s, connect=10.0))
         self._adapters = {
             delivery: get_adapter(delivery, receiver=self._receiver)

@@ -16,6 +16,7 @@ from harness._case import ResolvedCase, parse_case_file, resolve_cases
 from harness._checks import CheckSettings, check_names, get_check
 from harness._config import HarnessSettings, resolve_settings
 from harness._errors import CaseFileError, CheckFailed, HarnessError, HarnessUsageError
+from harness._reporting import ReportingPlugin
 from harness._spec import ServiceSpec, parse_service_spec
 
 if TYPE_CHECKING:
@@ -91,6 +92,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Model name for llm_judge checks (env HARNESS_JUDGE_MODEL).",
     )
     add(
+        "--harness-save-baseline",
+        dest="harness_save_baseline",
+        metavar="PATH",
+        help="Also write this run's record (run.json) to PATH, as a baseline for --harness-baseline.",
+    )
+    add(
+        "--harness-baseline",
+        dest="harness_baseline",
+        metavar="PATH",
+        help="Compare with a saved run record; fail on regressions (a part that passed fails, slower latency).",
+    )
+    add(
+        "--harness-latency-tolerance",
+        dest="harness_latency_tolerance",
+        metavar="PCT",
+        help="Latency growth per case part that --harness-baseline accepts (default 50%%; under 100 ms never counts).",
+    )
+    add(
         "--reference-faults",
         dest="reference_faults",
         metavar="F1,F2",
@@ -109,6 +128,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("harness_callback_url", "public URL of the callback receiver"),
         ("harness_report_dir", "report directory"),
         ("harness_repeat", "run every case N times"),
+        ("harness_latency_tolerance", "latency growth --harness-baseline accepts, e.g. 50%"),
         ("harness_judge_url", "OpenAI-compatible base URL for llm_judge"),
         ("harness_judge_model", "model for llm_judge"),
         ("reference_faults", "faults for the in-process reference services"),
@@ -125,6 +145,7 @@ settings_key = pytest.StashKey[HarnessSettings]()
 state_key = pytest.StashKey["HarnessState"]()
 
 
+@pytest.hookimpl(tryfirst=True)  # before allure-pytest and junitxml read their output paths
 def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = resolve_settings(config.getoption, config.getini)
@@ -132,6 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[settings_key] = settings
     config.stash[state_key] = HarnessState(config, settings)
+    config.pluginmanager.register(ReportingPlugin(config, settings), "harness-reporting")
     for part in PARTS:
         config.addinivalue_line("markers", f"{part}: qa-harness items for the {part} side of a case")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
@@ -148,7 +170,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 class _XdistScheduling:
     """Sends all items of a case file to one worker, so a worker can run that file's cases concurrently."""
 
-    @pytest.hookimpl(trylast=True)
+    @pytest.hookimpl  # before xdist's own (trylast) implementation
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         if config.getoption("dist") != "load":
             return None  # the user chose a distribution mode: respect it
@@ -230,9 +252,15 @@ class HarnessState:
     def prefetch(self, case: ResolvedCase) -> None:
         """Submit the cases this process will run next so their network waits overlap."""
         runner = self.get_runner()
-        # Under xdist our scheduler keeps a case file on one worker: prefetch that file only.
-        # In a single process every selected case runs here: prefetch them all, this file first.
-        scope = [case.file] if hasattr(self.config, "workerinput") else [case.file, *self.selected]
+        # In a single process every selected case runs here: prefetch them all, this file first. Under xdist
+        # a file stays on one worker only with our scheduler (dist "load") or "loadfile": prefetch that file.
+        # Any other distribution may split a file across workers: run just this case, never one twice.
+        if not hasattr(self.config, "workerinput"):
+            scope = [case.file, *self.selected]
+        elif self.config.getoption("dist", None) in ("load", "loadfile"):
+            scope = [case.file]
+        else:
+            scope = []
         for file in scope:
             if file not in self.prefetched:
                 self.prefetched.add(file)
@@ -402,11 +430,16 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         state = self.config.stash[state_key]
-        state.prefetch(self.case)
-        self.result = state.get_runner().result(self.case)
-        error = self.result.infrastructure_error()
-        if error is not None:
-            raise error  # an error, not a failure: the service's output was never judged
+        try:
+            state.prefetch(self.case)
+            self.result = state.get_runner().result(self.case)
+            error = self.result.infrastructure_error()
+            if error is not None:
+                raise error
+        except HarnessError as exc:
+            # Failing in setup makes this an error (E), not a failure: the output was never judged.
+            # pytrace=False: the message says what and what to do; a traceback would only bury it.
+            pytest.fail(str(exc), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None

@@ -15,7 +15,7 @@ import uvicorn
 
 from reference_services.faults import FAULTS, UnknownFaultError, parse_fault_list
 from reference_services.gateway import create_app
-from reference_services.inprocess import bind_loopback
+from reference_services.inprocess import KEEP_ALIVE_S, bind_loopback
 from reference_services.model import ModelSettings, create_model_app
 from reference_services.settings import (
     DEFAULT_ALLOWED_HOSTS,
@@ -132,7 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
         model_app = create_model_app(ModelSettings(time_to_first_token_ms=ttft, per_token_delay_ms=per_token))
         servers.append(
-            (_Server(uvicorn.Config(model_app, log_config=None, log_level="warning", access_log=False)), [sock])
+            (
+                _Server(
+                    uvicorn.Config(
+                        model_app,
+                        log_config=None,
+                        log_level="warning",
+                        access_log=False,
+                        timeout_keep_alive=KEEP_ALIVE_S,
+                    )
+                ),
+                [sock],
+            )
         )
     try:
         settings = Settings(
@@ -147,7 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     gateway = uvicorn.Config(
-        create_app(settings), host=args.host, port=args.port, log_config=None, log_level="info", access_log=False
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        log_level="info",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     servers.append((_Server(gateway), []))
 

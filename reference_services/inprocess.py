@@ -46,6 +46,9 @@ def bind_loopback() -> socket.socket:
     return sock
 
 
+KEEP_ALIVE_S = 30
+
+
 def quiet_server(app: Any, *, graceful_s: float = 2.0) -> uvicorn.Server:
     """A uvicorn server that leaves logging config alone and has no access log."""
     config = uvicorn.Config(
@@ -55,6 +58,9 @@ def quiet_server(app: Any, *, graceful_s: float = 2.0) -> uvicorn.Server:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=int(max(1, graceful_s)),
+        # Longer than clients keep idle connections (httpx: 5 s), so a reused connection is never closed
+        # under a request in flight; uvicorn's own 5 s default races exactly that.
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return uvicorn.Server(config)
 

@@ -120,15 +120,18 @@ def register_check(
     """Add ``fn`` to the registry under ``name``.
 
     ``scope="side"`` checks run on the QA and the prod outcome separately; ``scope="pair"`` checks run once
-    per case with ``ctx.outcome`` (QA) and ``ctx.other`` (prod). Registering a taken name raises
-    ``HarnessError`` unless ``replace=True``.
+    per case with ``ctx.outcome`` (QA) and ``ctx.other`` (prod). Registering a name taken by another
+    function raises ``HarnessError`` unless ``replace=True``; the same function again replaces itself.
     """
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise HarnessError(f"check name {name!r} must be letters, digits, '_' or '-'")
     if scope not in ("side", "pair"):
         raise HarnessError(f"check {name!r}: scope must be 'side' or 'pair', not {scope!r}")
-    if name in _REGISTRY and not replace:
-        existing = _REGISTRY[name].fn
+    existing = _REGISTRY[name].fn if name in _REGISTRY else None
+    # The same function registered again (its conftest imported anew, as pytester or a re-run does) replaces
+    # itself; only a *different* function under a taken name is a conflict.
+    same = existing is not None and (existing.__module__, existing.__qualname__) == (fn.__module__, fn.__qualname__)
+    if existing is not None and not (replace or same):
         raise HarnessError(
             f"check {name!r} is already registered (by {existing.__module__}.{existing.__qualname__}); "
             "pick another name or pass replace=True"

@@ -218,6 +218,7 @@ class CallbackReceiver:
             log_config=None,
             access_log=False,
             proxy_headers=False,
+            timeout_keep_alive=30,  # outlive senders' idle connections; uvicorn's 5 s default races them
         )
         config.timeout_graceful_shutdown = 1
         server = uvicorn.Server(config)

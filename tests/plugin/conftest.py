@@ -5,7 +5,15 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import httpcore
+import httpcore2
 import pytest
+
+# pytester's in-process runs drop every module first imported during a run from sys.modules. httpx and
+# httpx2 import their HTTP cores lazily and cache the core-to-httpx exception mapping: a core first imported
+# inside a run comes back afterwards as a second copy whose exceptions nothing maps, so a refused connection
+# surfaces as a raw httpcore2.ConnectError in every later test of the session. Import the cores up front.
+del httpcore, httpcore2
 
 EXAM_SPEC = """\
 service: examgenerator
@@ -47,6 +55,15 @@ class Project:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
+
+    def run(self, *args: str) -> pytest.RunResult:
+        """A real ``pytest`` process, as a user runs it.
+
+        Runs that talk to services go through a subprocess: pytester's in-process runs restore sys.modules
+        afterwards, and network libraries imported lazily during one run (httpx loads httpcore at the first
+        request and caches its exception classes) no longer match their re-imports in the next.
+        """
+        return self.pytester.runpytest_subprocess(*args, timeout=300)
 
     def exam_service(self) -> None:
         self.write("cases/examgenerator/service.yaml", EXAM_SPEC)

@@ -57,13 +57,13 @@ def suite(project: Project) -> Project:
 
 
 def test_suite_passes_against_in_process_services(suite: Project) -> None:
-    result = suite.pytester.runpytest("-v")
+    result = suite.run("-v")
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*exams.yaml::cells-2::prod PASSED*", "*chat.yaml::gdp-follow-up::parity PASSED*"])
 
 
 def test_a_fault_fails_prod_and_parity_saying_what_is_missing(suite: Project) -> None:
-    result = suite.pytester.runpytest("--reference-faults", "prod_drops_choices", "-k", "cells")
+    result = suite.run("--reference-faults", "prod_drops_choices", "-k", "cells")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
@@ -79,9 +79,9 @@ def test_a_fault_fails_prod_and_parity_saying_what_is_missing(suite: Project) ->
 
 
 def test_same_results_under_xdist(suite: Project) -> None:
-    clean = suite.pytester.runpytest("-n", "2")
+    clean = suite.run("-n", "2")
     clean.assert_outcomes(passed=6)
-    faulty = suite.pytester.runpytest("-n", "2", "--reference-faults", "prod_drops_choices")
+    faulty = suite.run("-n", "2", "--reference-faults", "prod_drops_choices")
     faulty.assert_outcomes(passed=4, failed=2)
 
 
@@ -89,27 +89,28 @@ def test_unreachable_service_is_an_error_not_a_failure(suite: Project) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    result = suite.pytester.runpytest(
-        "--base-url", f"http://127.0.0.1:{closed_port}", "--harness-timeout", "5", "-k", "cells"
-    )
+    result = suite.run("--base-url", f"http://127.0.0.1:{closed_port}", "--harness-timeout", "5", "-k", "cells")
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(["*cannot reach POST http://127.0.0.1:*Is the service running? Check --base-url.*"])
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
 def test_repeats_report_the_pass_rate(suite: Project) -> None:
-    result = suite.pytester.runpytest(
-        "--harness-repeat", "3", "--reference-faults", "prod_drops_choices", "-k", "cells and prod"
-    )
+    result = suite.run("--harness-repeat", "3", "--reference-faults", "prod_drops_choices", "-k", "cells and prod")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["pass rate 0% over 3 runs, below min_pass_rate 100%", "(repeat 1) choices_present*"])
+    result.stdout.fnmatch_lines(
+        [
+            "pass rate 0% over 3 runs, below min_pass_rate 100%",
+            "(repeat 1) exam_format: exam format: 2 problem(s) in 2 question(s):",
+        ]
+    )
 
 
 def test_exitfirst_and_last_failed(suite: Project) -> None:
     suite.pytester.makeini("[pytest]\n")  # the cache is needed for --lf
-    first = suite.pytester.runpytest("-x", "--reference-faults", "prod_drops_choices", "-p", "no:randomly")
+    first = suite.run("-x", "--reference-faults", "prod_drops_choices", "-p", "no:randomly")
     first.assert_outcomes(passed=1, failed=1)
-    rerun = suite.pytester.runpytest("--lf", "--reference-faults", "prod_drops_choices")
+    rerun = suite.run("--lf", "--reference-faults", "prod_drops_choices")
     rerun.assert_outcomes(failed=1)
     rerun.stdout.fnmatch_lines(["*run-last-failure: rerun previous 1 failure*"])
 
@@ -157,16 +158,16 @@ def standalone() -> Iterator[tuple[str, str, str]]:
 def test_base_url_targets_a_running_service(suite: Project, standalone: tuple[str, str, str]) -> None:
     base_url, token, secret = standalone
     args = ["--base-url", base_url, "--harness-qa-token", token, "--harness-callback-secret", secret]
-    result = suite.pytester.runpytest(*args, "-n", "2")
+    result = suite.run(*args, "-n", "2")
     result.assert_outcomes(passed=6)
-    header = suite.pytester.runpytest(*args, "--collect-only")
+    header = suite.run(*args, "--collect-only")
     header.stdout.fnmatch_lines([f"*qa-harness: target {base_url}, concurrency 8*"])
 
 
 def test_wrong_callback_secret_is_a_named_failure(suite: Project, standalone: tuple[str, str, str]) -> None:
     base_url, token, _ = standalone
     wrong = "whsec_" + "d3Jvbmctc2VjcmV0LWZvci10aGUtdGVzdA=="
-    result = suite.pytester.runpytest(
+    result = suite.run(
         "--base-url",
         base_url,
         "--harness-qa-token",
@@ -188,8 +189,30 @@ def test_env_token_is_used_when_no_option(
     base_url, token, secret = standalone
     monkeypatch.setenv("HARNESS_QA_TOKEN", token)
     monkeypatch.setenv("HARNESS_CALLBACK_SECRET", secret)
-    result = suite.pytester.runpytest("--base-url", base_url, "-k", "cells and qa")
+    result = suite.run("--base-url", base_url, "-k", "cells and qa")
     result.assert_outcomes(passed=1)
     monkeypatch.setenv("HARNESS_QA_TOKEN", "not-the-token")
-    result = suite.pytester.runpytest("--base-url", base_url, "-k", "cells and qa")
+    result = suite.run("--base-url", base_url, "-k", "cells and qa")
     result.assert_outcomes(failed=1)
+
+
+def test_xdist_keeps_each_case_file_on_one_worker(suite: Project) -> None:
+    # Several small files, so plain load scheduling would spread each one over both workers.
+    for number in range(4):
+        cases = "\n".join(
+            f"  - id: c{number}-{n}\n    input: {{course_title: Introduction to Biology, course_topic: Cell Structure,"
+            f" num_questions: 1}}\n    checks: [exam_format]"
+            for n in range(4)
+        )
+        suite.write(f"cases/examgenerator/file{number}.yaml", f"cases:\n{cases}\n")
+    result = suite.run("-n", "2", "-v", "-k", "file")
+    result.assert_outcomes(passed=48)
+    workers: dict[str, set[str]] = {}
+    for line in result.stdout.lines:
+        if "PASSED" in line and "file" in line and line.startswith("[gw"):
+            worker = line.split("]", 1)[0].strip("[")
+            path = line.split()[-1].split("::", 1)[0]
+            workers.setdefault(path, set()).add(worker)
+    assert len(workers) == 4
+    assert all(len(ran_on) == 1 for ran_on in workers.values()), workers
+    assert len(set().union(*workers.values())) == 2, "both workers got files"

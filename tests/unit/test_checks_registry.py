@@ -87,6 +87,22 @@ def test_duplicate_name_is_an_error_unless_replace(scratch_name: Any) -> None:
         register_check("contains", second)
 
 
+def test_same_function_registered_again_replaces_itself(scratch_name: Any) -> None:
+    # A conftest imported anew (pytester, an IDE re-run) registers the same function again.
+    def again(ctx: CheckContext, arg: Any) -> None:
+        """Version one."""
+
+    register_check(scratch_name("again"), again)
+    first = again
+
+    def again(ctx: CheckContext, arg: Any) -> None:  # type: ignore[no-redef]
+        """Version two."""
+
+    assert (first.__module__, first.__qualname__) == (again.__module__, again.__qualname__)
+    register_check("again", again)
+    assert get_check("again").doc == "Version two."
+
+
 def test_bad_registration_is_rejected() -> None:
     def fn(ctx: CheckContext, arg: Any) -> None:
         pass

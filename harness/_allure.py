@@ -1,0 +1,170 @@
+"""Allure glue: labels, steps and attachments for a harness item, made while the item runs.
+
+Attachments come from the item's record (secrets already masked by the delivery layer); every text is
+masked once more with the secrets this process knows, so a slip upstream cannot leak into a report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import allure
+
+from harness._curl import curl_command
+from harness._report import mask_secrets
+
+
+class _StepFailed(AssertionError):
+    """Marks an allure step as failed without failing the item (the item fails on its own)."""
+
+
+class AllureRecorder:
+    """Turns a harness record into allure labels, steps and attachments for the running test."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self.secrets = [s for s in secrets if s]
+
+    def add_secrets(self, secrets: Iterable[str | None]) -> None:
+        """Mask these too (e.g. secrets of in-process services started after configure)."""
+        self.secrets += [s for s in secrets if s and s not in self.secrets]
+
+    # ---------------------------------------------------------------- labels
+
+    def label_item(self, case: Any, part: str) -> None:
+        """Labels known before the item runs: service, endpoint, case, checks; suites for the tree view."""
+        dyn: Any = allure.dynamic  # allure's dynamic API is untyped
+        dyn.label("service", case.service)
+        dyn.label("endpoint", part)
+        dyn.label("case", case.key)
+        for name, _ in case.checks:
+            dyn.label("check", name)
+        dyn.parent_suite(case.service)
+        dyn.suite(case.file)
+        dyn.sub_suite(case.id)
+
+    # ---------------------------------------------------------------- records
+
+    def attach_record(self, record: dict[str, Any], sides: dict[str, dict[str, Any]] | None = None) -> None:
+        """Steps and attachments for one item's record; ``sides`` are the qa/prod records of a parity item."""
+        dyn: Any = allure.dynamic
+        dyn.title(f"{record['case_id']} · {record['part']}")  # allure names items at the end of setup
+        repeats = record.get("runs", [])
+        if len(repeats) > 1:
+            dyn.description(
+                f"pass rate {record['pass_rate']:.0%} over {len(repeats)} repeats "
+                f"(min_pass_rate {record['min_pass_rate']:.0%})"
+            )
+        for number, run in enumerate(repeats, 1):
+            prefix = f"repeat {number}: " if len(repeats) > 1 else ""
+            if record["part"] == "parity":
+                side_runs = {name: side["runs"][number - 1] for name, side in (sides or {}).items()}
+                self._parity_run(prefix, run, side_runs)
+            else:
+                self._side_run(prefix, record["part"], run)
+
+    def _side_run(self, prefix: str, part: str, run: dict[str, Any]) -> None:
+        if run.get("error"):
+            self._text("harness error", str(run["error"]))
+        turns = run.get("turns", [])
+        for number, turn in enumerate(turns, 1):
+            label = f"{prefix}turn {number}: " if len(turns) > 1 else prefix
+            outcome = turn["outcome"]
+            self._exchange(label, outcome)
+            for check in turn.get("checks", []):
+                self._check_step(label, check)
+
+    def _exchange(self, label: str, outcome: dict[str, Any]) -> None:
+        """Request (with curl), delivery (transcript, problems), output and timings of one endpoint call."""
+        endpoint, delivery = outcome.get("endpoint"), outcome.get("delivery")
+        request = outcome.get("request") or {}
+        with allure.step(f"{label}request {endpoint}: {request.get('method', '')} {request.get('url', '')}"):
+            self._json(f"{endpoint} request", request)
+            curl = curl_command(request, stream=delivery == "sse")
+            if curl:
+                self._text(f"{endpoint} curl", curl)
+        problems = outcome.get("problems", [])
+        title = f"{label}delivery {endpoint} ({delivery}): status {outcome.get('status')}"
+        self._maybe_failed_step(
+            title + (f", {len(problems)} problem(s)" if problems else ""),
+            "; ".join(f"{p['kind']}: {p['message']}" for p in problems),
+            lambda: self._delivery_attachments(outcome),
+        )
+
+    def _delivery_attachments(self, outcome: dict[str, Any]) -> None:
+        endpoint, delivery = outcome.get("endpoint"), outcome.get("delivery")
+        transcript = outcome.get("transcript") or []
+        if transcript:
+            name = {"sse": "SSE transcript", "callback": "callback deliveries"}.get(str(delivery), "transcript")
+            self._text(f"{endpoint} {name}", "\n".join(transcript))
+        self._text(f"{endpoint.upper() if endpoint == 'qa' else endpoint} output", outcome.get("text") or "")
+        if outcome.get("body") is not None:
+            self._json(f"{endpoint} body", outcome["body"])
+        timings = {k: outcome.get(k) for k in ("total_s", "ttft_s", "ack_s") if outcome.get(k) is not None}
+        self._json(f"{endpoint} timings", timings)
+
+    def _check_step(self, label: str, check: dict[str, Any]) -> None:
+        verdict = "passed" if check.get("passed") else "failed"
+        duration = f" ({check['duration_s'] * 1000:.0f} ms)" if check.get("duration_s") is not None else ""
+        self._maybe_failed_step(
+            f"{label}check {check['name']}: {verdict}{duration}",
+            "" if check.get("passed") else str(check.get("message") or "failed"),
+            None,
+        )
+
+    def _parity_run(self, prefix: str, run: dict[str, Any], side_runs: dict[str, dict[str, Any]]) -> None:
+        for name in ("qa", "prod"):
+            side = side_runs.get(name)
+            if side is None:
+                continue
+            for number, turn in enumerate(side.get("turns", []), 1):
+                turn_label = f" turn {number}" if len(side["turns"]) > 1 else ""
+                outcome = turn["outcome"]
+                title = "QA output" if name == "qa" else "prod output"
+                self._text(f"{prefix}{title}{turn_label}", outcome.get("text") or "")
+        if run.get("blocked"):
+            self._maybe_failed_step(f"{prefix}parity: blocked", str(run["blocked"]), None)
+        reports = run.get("reports", [])
+        for number, report in enumerate(reports, 1):
+            turn_label = f" turn {number}" if len(reports) > 1 else ""
+            verdict = "held" if report.get("passed") else "failed"
+
+            def attachments(report: dict[str, Any] = report, turn_label: str = turn_label) -> None:
+                if report.get("text_diff"):
+                    self._text(f"diff{turn_label}", report["text_diff"], extension="diff")
+                if report.get("json_diff"):
+                    self._text(f"JSON diff{turn_label}", report["json_diff"])
+                details = {k: report.get(k) for k in ("level", "similarity", "threshold", "noise", "summary")}
+                self._json(f"parity{turn_label}", details)
+
+            self._maybe_failed_step(
+                f"{prefix}parity{turn_label} ({report.get('level')}): {verdict} — {report.get('summary')}",
+                "" if report.get("passed") else str(report.get("summary")),
+                attachments,
+            )
+        for check in run.get("checks", []):
+            self._check_step(prefix, check)
+
+    # ---------------------------------------------------------------- primitives
+
+    def _maybe_failed_step(self, title: str, failure: str, body: Any) -> None:
+        """A step that shows as failed (with ``failure``) when ``failure`` is non-empty."""
+        try:
+            with allure.step(self._mask(title)):
+                if body is not None:
+                    body()
+                if failure:
+                    raise _StepFailed(self._mask(failure))
+        except _StepFailed:
+            pass
+
+    def _mask(self, text: str) -> str:
+        return mask_secrets(text, self.secrets)
+
+    def _text(self, name: str, text: str, *, extension: str = "txt") -> None:
+        allure.attach(self._mask(text), name=name, attachment_type=allure.attachment_type.TEXT, extension=extension)
+
+    def _json(self, name: str, data: Any) -> None:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        allure.attach(self._mask(text), name=name, attachment_type=allure.attachment_type.JSON)

@@ -1,0 +1,221 @@
+"""pytest glue for reports: allure and JUnit locations, run.json, summary.md, terminal summary, baselines.
+
+Registered by ``harness.plugin`` at configure time, in the controller and in every xdist worker. Workers
+only label and attach (allure results are written by the process running the item); the controller
+collects every report (records travel on them as plain dicts) and writes the files once at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness._config import HarnessSettings
+from harness._errors import HarnessUsageError
+from harness._report import (
+    DEFAULT_LATENCY_TOLERANCE,
+    Regression,
+    RunCollector,
+    build_run_record,
+    compare_with_baseline,
+    load_baseline,
+    mask_secrets,
+    one_line,
+    parse_tolerance,
+    render_summary_md,
+    terminal_lines,
+    write_json,
+)
+
+ALLURE_SUBDIR = "allure-results"
+WORKER_REPORT_DIR = "harness_report_dir"
+
+
+def _allure_already_reporting() -> bool:
+    """True inside a pytest run nested in another that writes allure results (pytester's in-process runs).
+
+    allure-python keeps one process-wide plugin manager; a second listener would corrupt the first one's
+    state, so the nested run writes every report except allure results.
+    """
+    import allure_commons
+    from allure_commons.logger import AllureFileLogger
+
+    return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
+
+
+class ReportingPlugin:
+    """Report hooks; state lives on the instance, one per process."""
+
+    def __init__(self, config: pytest.Config, settings: HarnessSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.is_worker = hasattr(config, "workerinput")
+        self.report_dir = self._report_dir()
+        self.collector = RunCollector()
+        self.started = time.monotonic()
+        self.run: dict[str, Any] | None = None
+        self.regressions: list[Regression] | None = None
+        self.baseline: dict[str, Any] | None = None
+        self.allure_recorder: Any = None
+        try:
+            self.latency_tolerance = parse_tolerance(
+                config.getoption("harness_latency_tolerance")
+                or config.getini("harness_latency_tolerance")
+                or DEFAULT_LATENCY_TOLERANCE
+            )
+            baseline_path = config.getoption("harness_baseline")
+            if baseline_path and not self.is_worker:
+                self.baseline = load_baseline(baseline_path)
+        except HarnessUsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def _report_dir(self) -> Path:
+        if self.is_worker:
+            given = self.config.workerinput.get(WORKER_REPORT_DIR)  # type: ignore[attr-defined]
+            if given:
+                return Path(given)
+        return (self.config.invocation_params.dir / self.settings.report_dir).resolve()
+
+    # ---------------------------------------------------------------- configure
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # Called as soon as plugin.py registers us, which is before allure-pytest and junitxml configure.
+        collect_only = config.option.collectonly
+        if not config.option.allure_report_dir and not _allure_already_reporting():
+            results = self.report_dir / ALLURE_SUBDIR
+            config.option.allure_report_dir = str(results)
+            if not self.is_worker and not collect_only and results.is_dir():
+                shutil.rmtree(results)  # once, here: workers (and --clean-alluredir) would race
+        if not config.option.xmlpath and not collect_only:
+            config.option.xmlpath = str(self.report_dir / "junit.xml")
+        if config.option.allure_report_dir:
+            from harness._allure import AllureRecorder
+
+            self.allure_recorder = AllureRecorder([self.settings.qa_token, self.settings.callback_secret])
+            from harness.plugin import state_key
+
+            config.stash[state_key].record_listeners.append(self._on_record)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist (controller): workers write allure results where the controller decided."""
+        node.workerinput[WORKER_REPORT_DIR] = str(self.report_dir)
+
+    # ---------------------------------------------------------------- per item (the running process)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        case = getattr(item, "case", None)
+        if self.allure_recorder is not None and case is not None:
+            self.allure_recorder.label_item(case, item.part)  # type: ignore[attr-defined]
+
+    def _on_record(self, item: pytest.Item, record: dict[str, Any]) -> None:
+        recorder = self.allure_recorder
+        if recorder is None:
+            return
+        runner = self._runner()
+        if runner is not None:
+            recorder.add_secrets([runner.target.qa_token, runner.target.callback_secret])
+        sides = None
+        result = getattr(item, "result", None)
+        if record["part"] == "parity" and result is not None:
+            from harness._run_record import part_record
+
+            sides = {name: part_record(result, name) for name in ("qa", "prod") if name in result.runs[0].sides}
+        recorder.attach_record(record, sides)
+
+    def _runner(self) -> Any:
+        from harness.plugin import state_key
+
+        return self.config.stash[state_key].runner
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        case = getattr(item, "case", None)
+        if case is not None:
+            # Every phase, so items that errored in setup (no record) still name their case and service.
+            report.harness_item = {
+                "case": case.key,
+                "case_id": case.id,
+                "file": case.file,
+                "line": case.line,
+                "service": case.service,
+                "part": getattr(item, "part", None),
+            }
+        return report
+
+    # ---------------------------------------------------------------- controller: collecting and writing
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
+        message = ""
+        if report.failed:
+            lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+            # Harness failures read "<part> of case 'x' failed:" and then the reason.
+            if len(lines) > 1 and lines[0].endswith("failed:"):
+                lines = lines[1:]
+            message = one_line(lines[0]) if lines else ""
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2]).removeprefix("Skipped: ")
+        self.collector.add(
+            report.nodeid,
+            category if isinstance(category, str) else str(category),
+            duration_s=report.duration,
+            message=self._mask(message),
+            info=getattr(report, "harness_item", None),
+            record=getattr(report, "harness_record", None),
+        )
+
+    def _mask(self, text: str) -> str:
+        return mask_secrets(text, [self.settings.qa_token, self.settings.callback_secret])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker or self.config.option.collectonly:
+            return
+        settings = self.settings
+        run = build_run_record(
+            self.collector,
+            target=settings.base_url or "in-process reference services",
+            faults=settings.reference_faults,
+            duration_s=time.monotonic() - self.started,
+        )
+        self.run = run
+        if self.baseline is not None:
+            self.regressions = compare_with_baseline(run, self.baseline, latency_tolerance=self.latency_tolerance)
+            run["baseline"] = {
+                "path": str(self.config.getoption("harness_baseline")),
+                "latency_tolerance": self.latency_tolerance,
+                "regressions": [r.__dict__ for r in self.regressions],
+            }
+            if self.regressions and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        write_json(self.report_dir / "run.json", run)
+        summary = self.report_dir / "summary.md"
+        summary.write_text(self._mask(render_summary_md(run, self.regressions)), encoding="utf-8")
+        save = self.config.getoption("harness_save_baseline")
+        if save:
+            write_json(Path(self.config.invocation_params.dir, save), run)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or self.run is None or not self.run["cases"]:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "qa-harness summary")
+        for line in terminal_lines(self.run):
+            tr.write_line(self._mask(line))
+        tr.write_line(f"reports: {self.report_dir}")
+        if self.regressions is not None:
+            if self.regressions:
+                tr.write_sep("=", f"qa-harness: {len(self.regressions)} regression(s) against the baseline", red=True)
+                for regression in self.regressions:
+                    tr.write_line(self._mask(regression.line()))
+            else:
+                tr.write_line(f"no regressions against the baseline {self.config.getoption('harness_baseline')}")
