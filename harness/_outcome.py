@@ -18,6 +18,8 @@ class Problem:
 class Timings:
     """Seconds measured on the harness side."""
 
+    started_at: float | None = None
+    """Wall-clock time (epoch seconds) the request was sent; shows which deliveries overlapped."""
     total_s: float | None = None
     """From sending the request to having the whole result."""
     ttft_s: float | None = None

@@ -24,6 +24,7 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
         "sources": outcome.sources,
         "metadata": outcome.metadata,
         "body": outcome.body,
+        "started_at": outcome.timings.started_at,
         "total_s": outcome.timings.total_s,
         "ttft_s": outcome.timings.ttft_s,
         "ack_s": outcome.timings.ack_s,

@@ -167,8 +167,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"qa-harness: target {target}{faults}, concurrency {settings.concurrency}"
 
 
+FILES_STAY_ON_ONE_WORKER = "harness_files_stay_on_one_worker"
+
+
 class _XdistScheduling:
     """Sends all items of a case file to one worker, so a worker can run that file's cases concurrently."""
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        # Workers see dist="no" whatever the controller uses: tell them whether a file stays on one worker.
+        node.workerinput[FILES_STAY_ON_ONE_WORKER] = node.config.getoption("dist") in ("load", "loadfile")
 
     @pytest.hookimpl  # before xdist's own (trylast) implementation
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -255,9 +263,10 @@ class HarnessState:
         # In a single process every selected case runs here: prefetch them all, this file first. Under xdist
         # a file stays on one worker only with our scheduler (dist "load") or "loadfile": prefetch that file.
         # Any other distribution may split a file across workers: run just this case, never one twice.
-        if not hasattr(self.config, "workerinput"):
+        workerinput = getattr(self.config, "workerinput", None)
+        if workerinput is None:
             scope = [case.file, *self.selected]
-        elif self.config.getoption("dist", None) in ("load", "loadfile"):
+        elif workerinput.get(FILES_STAY_ON_ONE_WORKER):
             scope = [case.file]
         else:
             scope = []

@@ -30,8 +30,18 @@ _NOT_CONFIGURED = (
 
 
 def grader_prompt(rubric: str, request: Any, output: str) -> str:
-    """The user message sent to the grader."""
-    return f"RUBRIC:\n{rubric}\n\nREQUEST:\n{short_repr(request, 2000)}\n\nOUTPUT:\n{output}"
+    """The user message sent to the grader.
+
+    Plain sections a real grader reads, inside a ``<<<grading-request>>>`` block the embedded reference
+    model parses (``reference_services.prompts.parse_grading_request``); the output runs to the last
+    ``<<<end>>>``, so an output containing the marker cannot cut it short.
+    """
+    return (
+        "Grade the OUTPUT against the RUBRIC.\n"
+        "<<<grading-request>>>\n"
+        f"RUBRIC:\n{rubric}\n\nREQUEST:\n{short_repr(request, 2000)}\n\nOUTPUT:\n{output}\n"
+        "<<<end>>>"
+    )
 
 
 def parse_verdict(content: str) -> tuple[float, str]:

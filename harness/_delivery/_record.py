@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,6 +49,7 @@ def new_outcome(request: Request, delivery: str, extra_headers: Mapping[str, str
     masked_headers = redact_headers(headers, request.secrets)
     body = _request_body(request)
     outcome = Outcome(endpoint=request.endpoint, delivery=delivery)
+    outcome.timings.started_at = time.time()
     outcome.request = {
         "method": request.method,
         "url": redact_text(request.url, request.secrets),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -216,3 +219,33 @@ def test_xdist_keeps_each_case_file_on_one_worker(suite: Project) -> None:
     assert len(workers) == 4
     assert all(len(ran_on) == 1 for ran_on in workers.values()), workers
     assert len(set().union(*workers.values())) == 2, "both workers got files"
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_cases_are_in_flight_at_once(suite: Project, workers: list[str]) -> None:
+    # Overlap is shown by the deliveries' own start times and durations, not by timing the run.
+    cases = "\n".join(
+        f"  - id: c{n}\n    endpoints: [qa]\n    input: {{course_title: Introduction to Biology,"
+        f" course_topic: Cell Structure, num_questions: 1}}"
+        for n in range(6)
+    )
+    suite.write("cases/examgenerator/overlap.yaml", f"cases:\n{cases}\n")
+    result = suite.run("-k", "overlap", "--reference-model-latency-ms", "300", "--harness-concurrency", "8", *workers)
+    result.assert_outcomes(passed=6)
+    records = json.loads((suite.root / "reports" / "run.json").read_text())
+    spans = sorted(
+        (outcome["started_at"], outcome["started_at"] + outcome["total_s"]) for outcome in _outcomes(records)
+    )
+    assert len(spans) == 6
+    overlapping = sum(1 for (_, end), (start, _) in itertools.pairwise(spans) if start < end)
+    # One at a time, no delivery would start before the previous ended. In flight together, most do.
+    assert overlapping >= 3, spans
+
+
+def _outcomes(run_record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every outcome in a run.json."""
+    for case in run_record["cases"]:
+        for part in case["parts"].values():
+            for run in part.get("runs", []):
+                for turn in run.get("turns", []):
+                    yield turn["outcome"]
