@@ -20,7 +20,6 @@ from harness._checks import (
 from harness._errors import (
     CaseFileError,
     CheckFailed,
-    DeliveryTimeout,
     HarnessError,
     HarnessUsageError,
     ServiceUnreachable,
@@ -34,7 +33,6 @@ __all__ = [
     "CheckFailed",
     "CheckResult",
     "CheckSettings",
-    "DeliveryTimeout",
     "HarnessError",
     "HarnessUsageError",
     "Outcome",

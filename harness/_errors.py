@@ -3,12 +3,13 @@
     HarnessError                  root: a problem that is not a check failure
     ├── CaseFileError             a case file or service spec is invalid (file, line, fix)
     ├── HarnessUsageError         a bad option or option combination
-    ├── ServiceUnreachable        the target refused or dropped the connection
-    └── DeliveryTimeout           a bounded wait ran out (request, stream or callback)
+    └── ServiceUnreachable        the target refused the connection or could not be resolved
 
     CheckFailed (AssertionError)  a check found the output wrong
 
-Every message says what happened, where (file:line, case id, endpoint) and what to do next.
+A bounded wait that runs out is not an exception: it is a named ``timeout`` problem on the outcome,
+judged like any other delivery failure. Every message says what happened, where (file:line, case id,
+endpoint) and what to do next.
 """
 
 from __future__ import annotations
@@ -38,10 +39,6 @@ class HarnessUsageError(HarnessError):
 
 class ServiceUnreachable(HarnessError):
     """The service under test could not be reached at all."""
-
-
-class DeliveryTimeout(HarnessError):
-    """A bounded wait for a response, stream or callback ran out."""
 
 
 class CheckFailed(AssertionError):

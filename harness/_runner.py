@@ -13,7 +13,7 @@ import concurrent.futures
 import copy
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -401,9 +401,3 @@ class CaseRunner:
 
 
 _NO_OUTPUT = {"timeout", "callback_never_arrived", "stream_no_terminator", "stream_error_event"}
-
-
-def prefetch_order(cases: Iterable[ResolvedCase], first: Callable[[ResolvedCase], bool]) -> list[ResolvedCase]:
-    """The cases to submit, those matching ``first`` ahead of the rest."""
-    listed = list(cases)
-    return [c for c in listed if first(c)] + [c for c in listed if not first(c)]

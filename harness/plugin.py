@@ -168,6 +168,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 FILES_STAY_ON_ONE_WORKER = "harness_files_stay_on_one_worker"
+LATE_CALLBACKS = "harness_late_callbacks"
 
 
 class _XdistScheduling:
@@ -177,6 +178,11 @@ class _XdistScheduling:
     def pytest_configure_node(self, node: Any) -> None:
         # Workers see dist="no" whatever the controller uses: tell them whether a file stays on one worker.
         node.workerinput[FILES_STAY_ON_ONE_WORKER] = node.config.getoption("dist") in ("load", "loadfile")
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", {})
+        node.config.stash[state_key].late_callbacks += output.get(LATE_CALLBACKS, 0)
 
     @pytest.hookimpl  # before xdist's own (trylast) implementation
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -210,6 +216,8 @@ class HarnessState:
         self.startup_error: HarnessError | None = None
         self._stop_target: Any = None
         self.record_listeners: list[Any] = []
+        self.late_callbacks = 0
+        """Callbacks that arrived after their wait ended, in this process (controller: in all workers)."""
 
     def spec_at(self, path: Path, display: str) -> ServiceSpec:
         """The service spec in ``path`` (cached)."""
@@ -328,7 +336,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    session.config.stash[state_key].close()
+    state = session.config.stash[state_key]
+    if state.runner is not None:
+        state.late_callbacks += len(state.runner.late_callbacks)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[LATE_CALLBACKS] = state.late_callbacks
+    state.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    late = config.stash[state_key].late_callbacks
+    if late and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(
+            f"qa-harness: {late} callback(s) arrived after their wait ended (late); "
+            "raise --harness-timeout if the service is just slow",
+            yellow=True,
+        )
 
 
 # ---------------------------------------------------------------- collection
