@@ -6,6 +6,7 @@
     └── ServiceUnreachable        the target refused the connection or could not be resolved
 
     CheckFailed (AssertionError)  a check found the output wrong
+    CheckSkipped                  a check cannot run here (e.g. no grader configured); the item is skipped
 
 A bounded wait that runs out is not an exception: it is a named ``timeout`` problem on the outcome,
 judged like any other delivery failure. Every message says what happened, where (file:line, case id,
@@ -43,3 +44,7 @@ class ServiceUnreachable(HarnessError):
 
 class CheckFailed(AssertionError):
     """A check found the output wrong; the message says expected, got and where."""
+
+
+class CheckSkipped(Exception):
+    """A check that cannot run in this setting (e.g. no grader configured); the message says what to set."""

@@ -45,6 +45,11 @@ class TurnResult:
     checks: list[CheckResult] = field(default_factory=list)
 
     @property
+    def skipped(self) -> list[str]:
+        """Checks that could not run here, with why."""
+        return [f"{c.name}: {c.message}" for c in self.checks if c.skipped]
+
+    @property
     def failures(self) -> list[str]:
         """Delivery problems and failed checks, one line each."""
         lines = [f"{p.kind}: {p.message}" for p in self.outcome.problems]
@@ -140,6 +145,17 @@ class CaseResult:
                 text = run.parity.failure_text() if part == "parity" and run.parity else run.sides[part].failure_text()
                 return f"(repeat {number}) {text}" if len(self.runs) > 1 else text
         return ""
+
+    def skipped_checks(self, part: str) -> list[str]:
+        """Checks of ``part`` that could not run here (the same in every repeat), with why."""
+        reasons: list[str] = []
+        for run in self.runs:
+            checks = run.parity.checks if part == "parity" and run.parity else []
+            turns = run.sides[part].turns if part in run.sides else []
+            lines = [f"{c.name}: {c.message}" for c in checks if c.skipped]
+            lines += [line for turn in turns for line in turn.skipped]
+            reasons += [line for line in lines if line not in reasons]
+        return reasons
 
     def infrastructure_error(self) -> HarnessError | None:
         """The first error that is not the service's output failing (e.g. unreachable)."""

@@ -490,6 +490,10 @@ class CaseItem(pytest.Item):
                     f"{result.case.min_pass_rate:.0%}\n{failure}"
                 )
             raise CheckFailed(f"{self.part} of case {result.case.id!r} failed:\n{failure}")
+        skipped = result.skipped_checks(self.part)
+        if skipped:
+            # Everything that could run passed; what could not is a skip with its reason, not a pass.
+            pytest.skip("; ".join(skipped))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessError | CheckFailed):

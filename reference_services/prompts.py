@@ -19,8 +19,23 @@ Chat (``system`` message, then the conversation's earlier turns, then the new ``
     ...passage text...
     <<<end>>>
 
+Grading request (the ``llm_judge`` check of ``harness``; one ``user`` message after the grader's instructions;
+the output runs to the last ``<<<end>>>``, so an output may itself contain the marker)::
+
+    <<<grading-request>>>
+    RUBRIC:
+    Must mention "current prices", "base-year prices" and "inflation".
+
+    REQUEST:
+    {"course": "Macroeconomics 201", "message": "..."}
+
+    OUTPUT:
+    ...the text being graded...
+    <<<end>>>
+
 A real LLM reads the surrounding instructions; the reference model reads the blocks. The model must answer
-only from the passages and say "sorry" when they do not cover the question.
+only from the passages and say "sorry" when they do not cover the question, and grades by the rubric's
+required points (see ``reference_services.model.grading``).
 """
 
 from __future__ import annotations
@@ -111,3 +126,26 @@ def parse_chat_system_message(text: str) -> tuple[str, list[Passage]] | None:
     if not course:
         return None
     return course.group(1), [Passage(m.group(1), m.group(2)) for m in _PASSAGE.finditer(text)]
+
+
+@dataclass(frozen=True)
+class GradingRequest:
+    """The parsed grading request: the rubric and the output to grade against it."""
+
+    rubric: str
+    request: str
+    output: str
+
+
+# Rubric and request end at the first section header; the output runs to the last <<<end>>>.
+_GRADING_BLOCK = re.compile(
+    r"<<<grading-request>>>\nRUBRIC:\n(.*?)\n\nREQUEST:\n(.*?)\n\nOUTPUT:\n(.*)\n<<<end>>>", re.S
+)
+
+
+def parse_grading_request(text: str) -> GradingRequest | None:
+    """The grading request in a user message, or None."""
+    match = _GRADING_BLOCK.search(text)
+    if not match:
+        return None
+    return GradingRequest(match.group(1).strip(), match.group(2).strip(), match.group(3))

@@ -15,7 +15,7 @@ import openai
 
 from harness._checks._registry import CheckContext, check
 from harness._checks._render import head, short_repr
-from harness._errors import CheckFailed
+from harness._errors import CheckFailed, CheckSkipped
 
 GRADER_INSTRUCTIONS = (
     "You grade the output of another system against a rubric. "
@@ -76,7 +76,7 @@ async def check_llm_judge(ctx: CheckContext, arg: Any) -> None:
     settings = ctx.settings
     model = arg.get("model") or settings.judge_model
     if not settings.judge_base_url or not model:
-        raise CheckFailed(_NOT_CONFIGURED)
+        raise CheckSkipped(_NOT_CONFIGURED)
     threshold = float(arg.get("threshold", 0.7))
     text = ctx.require_text()
     client = openai.AsyncOpenAI(
@@ -96,8 +96,7 @@ async def check_llm_judge(ctx: CheckContext, arg: Any) -> None:
         )
     except openai.OpenAIError as exc:
         raise CheckFailed(
-            f"llm_judge could not reach the grader at {settings.judge_base_url} (model {model}): "
-            f"{type(exc).__name__}: {exc}"
+            f"could not reach the grader at {settings.judge_base_url} (model {model}): {type(exc).__name__}: {exc}"
         ) from exc
     finally:
         await client.close()
@@ -106,10 +105,10 @@ async def check_llm_judge(ctx: CheckContext, arg: Any) -> None:
         score, reason = parse_verdict(content or "")
     except ValueError as exc:
         raise CheckFailed(
-            f'llm_judge: the grader did not answer {{"score", "reason"}} JSON ({exc}): {head(content or "", 200)}'
+            f'the grader did not answer {{"score", "reason"}} JSON ({exc}): {head(content or "", 200)}'
         ) from exc
     if score < threshold:
         raise CheckFailed(
-            f"llm_judge: score {score:.2f} below threshold {threshold:.2f} for rubric "
+            f"score {score:.2f} below threshold {threshold:.2f} for rubric "
             f"{arg['rubric']!r}; grader's reason: {reason or '(none given)'}"
         )

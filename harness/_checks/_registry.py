@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 import jsonschema
 
 from harness._checks._render import json_path, short_repr
-from harness._errors import CheckFailed, HarnessError
+from harness._errors import CheckFailed, CheckSkipped, HarnessError
 from harness._outcome import Outcome
 
 Scope = Literal["side", "pair"]
@@ -102,6 +102,8 @@ class CheckResult:
     message: str
     """Empty when passed; otherwise what was expected, what came and where."""
     duration_s: float
+    skipped: bool = False
+    """The check could not run here (``CheckSkipped``); ``message`` says why. Counts as passed."""
 
 
 _REGISTRY: dict[str, RegisteredCheck] = {}
@@ -210,6 +212,8 @@ async def run_check(name: str, ctx: CheckContext, arg: Any) -> CheckResult:
         returned = registered.fn(ctx, arg)
         if inspect.isawaitable(returned):
             await returned
+    except CheckSkipped as exc:
+        return CheckResult(name, True, str(exc), time.perf_counter() - start, skipped=True)
     except AssertionError as exc:
         return result(False, str(exc) or f"check {name} failed (no message)")
     except Exception as exc:

@@ -17,6 +17,14 @@ _EXAM_QUESTION = re.compile(r"^Question \d+\.")
 OPENERS = ("Great question!", "Good question!", "Happy to help with that.")
 FOLLOW_UP_OPENERS = ("Great follow-up!", "Good follow-up question.", "Following on from that.")
 LEAD_INS = ("Here is what the course materials say:", "From the course materials:", "According to the notes:")
+# Only unseeded sampling adds a closing remark, so seeded replies read exactly as they always have.
+CLOSERS = (
+    "Hope that helps!",
+    "Let me know if you would like a worked example.",
+    "Feel free to ask a follow-up question.",
+    "Does that make sense?",
+    "Good luck with your studies!",
+)
 SORRY = (
     "Sorry, I can't find that in the course materials for {course}.",
     "I'm sorry, but I can't find that in the course materials for {course}.",
@@ -51,7 +59,8 @@ def answer_from_passages(
 ) -> str:
     """An extractive answer, or a "sorry" reply when no sentence covers the question.
 
-    ``vary`` (sampling without a seed) changes wording and sentence order, never the substance.
+    ``vary`` (sampling without a seed) changes wording (opener, lead-in, a closing remark) and sentence
+    order, never the substance.
     """
     wanted = set(content_terms(question))
     scored: list[_Sentence] = []
@@ -74,4 +83,5 @@ def answer_from_passages(
     opener = rng.choice(FOLLOW_UP_OPENERS if follow_up else OPENERS)
     lead_in = rng.choice(LEAD_INS)
     body = "\n\n".join(s.text for s in chosen)
-    return f"{opener} {lead_in}\n\n{body}"
+    closer = f"\n\n{rng.choice(CLOSERS)}" if vary else ""
+    return f"{opener} {lead_in}\n\n{body}{closer}"

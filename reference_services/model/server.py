@@ -1,7 +1,10 @@
 """The OpenAI-compatible HTTP surface of the reference model.
 
 ``POST /v1/chat/completions`` (non-streaming, and ``stream: true`` as ``chat.completion.chunk`` events ending in
-``data: [DONE]``, with ``finish_reason`` and ``usage``) and ``GET /v1/models``. The reply is a pure function
+``data: [DONE]``, with ``finish_reason`` and ``usage``) and ``GET /v1/models``. A grading request (the
+``<<<grading-request>>>`` block, see ``reference_services.prompts``) is answered with a bare JSON object
+``{"score", "reason"}`` computed from the rubric (``grading.grade``), which satisfies any ``response_format``
+a grader asks for (``text``, ``json_object``, or a ``json_schema`` for that object). The reply is a pure function
 of (seed, temperature, top_p, model, messages) when a seed is given or the temperature is 0; without a seed at
 temperature > 0 the wording varies between calls while the substance stays the same. Latency is simulated
 as a time to first token plus a per-token delay, for streaming and non-streaming calls alike.
@@ -26,13 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reference_services.model.answers import answer_from_passages
 from reference_services.model.exams import QuestionBank, render_exam, select_questions
-from reference_services.prompts import parse_chat_system_message, parse_exam_request
+from reference_services.model.grading import grade
+from reference_services.prompts import parse_chat_system_message, parse_exam_request, parse_grading_request
 from reference_services.settings import DEFAULT_MODEL_NAME, FIXTURES_DIR
 
 _TOKEN = re.compile(r"\S+\s*|\s+")
 UNKNOWN_PROMPT_REPLY = (
-    "I am the reference model. I write exams from an exam request block and answer questions from course "
-    "passages; this prompt has neither."
+    "I am the reference model. I write exams from an exam request block, answer questions from course "
+    "passages and grade outputs from a grading request block; this prompt has none of them."
 )
 
 
@@ -58,6 +62,12 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["text", "json_object", "json_schema"]
+
+
 class ChatCompletionRequest(BaseModel):
     """The subset of the OpenAI request the model honours; other fields are accepted and ignored."""
 
@@ -70,6 +80,7 @@ class ChatCompletionRequest(BaseModel):
     seed: int | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
+    response_format: ResponseFormat | None = None
 
 
 def _rng_for(request: ChatCompletionRequest) -> tuple[random.Random, bool]:
@@ -89,6 +100,9 @@ def generate_reply(bank: QuestionBank, request: ChatCompletionRequest) -> str:
     rng, vary = _rng_for(request)
     users = [m.content or "" for m in request.messages if m.role == "user"]
     last_user = users[-1] if users else ""
+    grading = parse_grading_request(last_user)
+    if grading is not None:
+        return grade(grading).to_json()
     exam = parse_exam_request(last_user)
     if exam is not None:
         questions = select_questions(bank, exam.course_title, exam.course_topic, exam.num_questions, rng)

@@ -249,3 +249,24 @@ def _outcomes(run_record: dict[str, Any]) -> Iterator[dict[str, Any]]:
             for run in part.get("runs", []):
                 for turn in run.get("turns", []):
                     yield turn["outcome"]
+
+
+def test_judge_without_a_grader_skips_with_the_fix(suite: Project, standalone: tuple[str, str, str]) -> None:
+    # Against a deployed target there is no embedded grader: the judged item is skipped, saying what to set.
+    suite.write(
+        "cases/studycompanion/judged.yaml",
+        """\
+cases:
+  - id: judged
+    endpoints: [qa]
+    input: {user_id: u1, course: Macroeconomics 201, conversation_id: x,
+            message: "Can you explain the difference between nominal and real GDP?"}
+    checks: [retrieval_miss, {llm_judge: {rubric: 'Must mention "current prices"'}}]
+""",
+    )
+    base_url, token, _ = standalone
+    result = suite.run("--base-url", base_url, "--harness-qa-token", token, "-k", "judged", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*llm_judge: llm_judge needs a grader: set --harness-judge-url*"])
+    with_fault = suite.run("--base-url", base_url, "--harness-qa-token", "wrong", "-k", "judged")
+    with_fault.assert_outcomes(failed=1)  # a check that ran and failed still fails the item

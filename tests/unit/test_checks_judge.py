@@ -81,7 +81,7 @@ def test_judge_fails_with_score_threshold_and_reason(grader_url: str, check_on: 
     result = check_on("llm_judge", arg, make_outcome(REPLY), settings=_settings(grader_url))
     assert not result.passed
     assert result.message == (
-        "llm_judge: score 0.20 below threshold 0.50 for rubric 'The reply must mention ribosomes.'; "
+        "score 0.20 below threshold 0.50 for rubric 'The reply must mention ribosomes.'; "
         "grader's reason: does not mention ribosomes (strict-grader)"
     )
 
@@ -95,9 +95,10 @@ def test_judge_reports_an_unusable_grader_reply(grader_url: str, check_on: Any, 
     )
 
 
-def test_judge_without_configuration_says_how_to_set_it(check_on: Any, make_outcome: Any) -> None:
+def test_judge_without_configuration_is_skipped_saying_how_to_set_it(check_on: Any, make_outcome: Any) -> None:
+    # Not the output's fault: the item is skipped with the fix, not failed (e.g. --base-url with no grader).
     result = check_on("llm_judge", {"rubric": "x"}, make_outcome(REPLY), settings=CheckSettings())
-    assert not result.passed
+    assert (result.passed, result.skipped) == (True, True)
     assert result.message.startswith("llm_judge needs a grader: set --harness-judge-url")
 
 
@@ -107,7 +108,7 @@ def test_judge_unreachable_grader_is_a_clear_failure(check_on: Any, make_outcome
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     result = check_on("llm_judge", {"rubric": "x"}, make_outcome(REPLY), settings=_settings(closed))
     assert not result.passed
-    assert result.message.startswith(f"llm_judge could not reach the grader at {closed} (model grader-1)")
+    assert result.message.startswith(f"could not reach the grader at {closed} (model grader-1)")
 
 
 def test_judge_argument_is_validated(check_on: Any, make_outcome: Any) -> None:
