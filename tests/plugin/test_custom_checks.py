@@ -1,4 +1,4 @@
-"""A check registered in a user's conftest, used from a case file, exactly as docs/checks.md shows it."""
+"""A check registered in a user's conftest, used from a case file, exactly as README.md shows it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from harness._checks import unregister_check
 from tests.plugin.conftest import Project
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
 
-# The worked example of docs/checks.md, verbatim (test_docs_show_the_tested_example keeps them equal).
+# The worked example of README.md, verbatim (test_docs_show_the_tested_example keeps them equal).
 CONFTEST = '''\
 import harness
 
@@ -134,7 +134,7 @@ def test_a_bad_argument_to_a_user_check_names_the_check_and_the_schema(project: 
 
 
 def _checks_table() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("checks_table", DOCS / "checks_table.py")
+    spec = importlib.util.spec_from_file_location("checks_table", ROOT / "scripts" / "checks_table.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -143,13 +143,13 @@ def _checks_table() -> ModuleType:
 
 
 def test_docs_show_the_tested_example() -> None:
-    doc = (DOCS / "checks.md").read_text(encoding="utf-8")
+    doc = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```(?:python|yaml)\n(.*?)```", doc, re.DOTALL)
-    assert CONFTEST in blocks, "docs/checks.md: the conftest example differs from the tested one"
-    assert CASES in blocks, "docs/checks.md: the case-file example differs from the tested one"
+    assert CONFTEST in blocks, "README.md: the conftest example differs from the tested one"
+    assert CASES in blocks, "README.md: the case-file example differs from the tested one"
 
 
 def test_docs_checks_table_matches_the_registry() -> None:
     table = _checks_table()
-    assert table.main(["--check"]) == 0, "docs/checks.md's checks table is stale: run python docs/checks_table.py"
+    assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/checks_table.py"
     assert "| `llm_judge` | QA and prod, each | {rubric, threshold?, model?} |" in table.render_table()

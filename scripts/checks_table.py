@@ -1,7 +1,7 @@
-"""Render the built-in checks table of docs/checks.md from the check registry.
+"""Render the built-in checks table of README.md from the check registry.
 
-    python docs/checks_table.py          # rewrite the table in docs/checks.md
-    python docs/checks_table.py --check  # exit 1 if the table is out of date
+    python scripts/checks_table.py          # rewrite the table in README.md
+    python scripts/checks_table.py --check  # exit 1 if the table is out of date
 
 ``tests/plugin/test_custom_checks.py`` fails when the table drifts from the registry.
 """
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DOC = Path(__file__).resolve().parent / "checks.md"
+DOC = Path(__file__).resolve().parent.parent / "README.md"
 START = "<!-- checks-table:start -->"
 END = "<!-- checks-table:end -->"
 _PLURAL = {"string": "strings", "integer": "integers", "number": "numbers", "object": "objects"}
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     updated = with_table(document, render_table())
     if "--check" in argv:
         if updated != document:
-            print(f"{DOC} is out of date: run python docs/checks_table.py", file=sys.stderr)
+            print(f"{DOC} is out of date: run python scripts/checks_table.py", file=sys.stderr)
             return 1
         return 0
     DOC.write_text(updated, encoding="utf-8")
