@@ -18,18 +18,8 @@ from typing import Any
 
 import pytest
 
-EXAM_SPEC = """\
-service: examgenerator
-qa:
-  path: /examgenerator/create/qa
-  delivery: sync
-  auth: qa_token
-  output: {text: /text, metadata: {model_version: /model_version}}
-prod:
-  path: /examgenerator/create
-  delivery: callback
-  output: {text: /text, metadata: {model_version: /model_version}}
-"""
+from tests.plugin.conftest import EXAM_SPEC
+
 
 CASES = """\
 defaults:

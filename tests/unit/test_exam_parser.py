@@ -1,22 +1,8 @@
 from __future__ import annotations
 
+from _exam_samples import SEED
+
 from harness._checks import parse_exam
-
-SEED = """\
-1. Which organelle generates ATP?
-a)  Nucleus
-b)  Endoplasmic Reticulum
-c)  Mitochondria
-d)  Golgi Apparatus
-Correct Answer: c)
-
-2. The cell wall is a feature of which cell(s)?
-a)  Animal cell
-b)  Fungal cell
-c)  Protozoan cell
-d)  Bacterial cell
-Correct Answers: b) and d)
-"""
 
 
 def test_seed_format_parses_without_errors() -> None:

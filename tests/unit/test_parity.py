@@ -4,27 +4,13 @@ import re
 from typing import Any
 
 import pytest
+from _exam_samples import SEED as EXAM
+from _exam_samples import STRIPPED
 
 from harness._errors import HarnessError
 from harness._parity import compare, compare_with_noise, normalize_text, render_text_diff
 from harness._similarity import text_similarity
 
-EXAM = """\
-1. Which organelle generates ATP?
-a)  Nucleus
-b)  Endoplasmic Reticulum
-c)  Mitochondria
-d)  Golgi Apparatus
-Correct Answer: c)
-
-2. The cell wall is a feature of which cell(s)?
-a)  Animal cell
-b)  Fungal cell
-c)  Protozoan cell
-d)  Bacterial cell
-Correct Answers: b) and d)
-"""
-STRIPPED = re.sub(r"^[a-d]\)  .*\n", "", EXAM, flags=re.MULTILINE)
 REWORDED = EXAM.replace("Which organelle generates ATP?", "Which organelle produces most ATP?").replace(
     "Golgi Apparatus", "Golgi body"
 )
