@@ -20,7 +20,8 @@ SCHEMA_FILES = {"case-file": HERE / "case-file.schema.json", "service-spec": HER
 
 def _check_spec_schema() -> dict[str, Any]:
     """Built-in check names offered for completion; other names stay valid (custom checks)."""
-    names = check_names()
+    # Only the harness's own checks: the published file must not depend on what a conftest registered.
+    names = [name for name in check_names() if get_check(name).fn.__module__.startswith("harness._checks")]
     described = [{"const": name, "description": get_check(name).doc} for name in names]
     return {
         "description": "A check name, or a one-key mapping {name: argument}.",
