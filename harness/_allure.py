@@ -13,7 +13,7 @@ from typing import Any
 import allure
 
 from harness._curl import curl_command
-from harness._report import mask_secrets
+from harness._redact import redact_text
 
 
 class _StepFailed(AssertionError):
@@ -160,7 +160,7 @@ class AllureRecorder:
             pass
 
     def _mask(self, text: str) -> str:
-        return mask_secrets(text, self.secrets)
+        return redact_text(text, self.secrets)
 
     def _text(self, name: str, text: str, *, extension: str = "txt") -> None:
         allure.attach(self._mask(text), name=name, attachment_type=allure.attachment_type.TEXT, extension=extension)

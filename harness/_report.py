@@ -495,11 +495,3 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` as indented UTF-8 JSON, creating parent folders."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-
-
-def mask_secrets(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every non-trivial secret replaced by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text

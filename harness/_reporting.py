@@ -16,6 +16,7 @@ import pytest
 
 from harness._config import HarnessSettings
 from harness._errors import HarnessUsageError
+from harness._redact import redact_text
 from harness._report import (
     DEFAULT_LATENCY_TOLERANCE,
     Regression,
@@ -23,7 +24,6 @@ from harness._report import (
     build_run_record,
     compare_with_baseline,
     load_baseline,
-    mask_secrets,
     one_line,
     parse_tolerance,
     render_summary_md,
@@ -174,7 +174,7 @@ class ReportingPlugin:
         )
 
     def _mask(self, text: str) -> str:
-        return mask_secrets(text, [self.settings.qa_token, self.settings.callback_secret])
+        return redact_text(text, [s for s in (self.settings.qa_token, self.settings.callback_secret) if s])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
