@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI
@@ -42,16 +43,20 @@ class ModelClient:
     async def aclose(self) -> None:
         await self._client.close()
 
+    def _arguments(self, messages: list[dict[str, str]], params: SamplingParams) -> dict[str, Any]:
+        """What every completion request sends: model, messages and the sampling parameters."""
+        return {
+            "model": self.model,
+            "messages": messages,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+        }
+
     async def complete(self, messages: list[dict[str, str]], params: SamplingParams) -> Completion:
         """A non-streaming completion."""
         try:
-            response = await self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-            )
+            response = await self._client.chat.completions.create(**self._arguments(messages, params))
         except openai.OpenAIError as exc:
             raise ModelUnavailableError(_describe(exc)) from exc
         if not response.choices:
@@ -61,14 +66,7 @@ class ModelClient:
     async def stream(self, messages: list[dict[str, str]], params: SamplingParams) -> AsyncGenerator[str, None]:
         """Text deltas of a streaming completion."""
         try:
-            stream = await self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-                stream=True,
-            )
+            stream = await self._client.chat.completions.create(**self._arguments(messages, params), stream=True)
             if not isinstance(stream, openai.AsyncStream):
                 raise ModelUnavailableError("the model did not stream")
             async with stream:
