@@ -5,15 +5,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness._errors import CaseFileError
-from harness._validation import validation_error
+from harness._validation import StrictModel, validation_error
 from harness._yaml import LocatedDocument, load_located
 
 ParityLevel = Literal["exact", "normalized", "structural", "semantic", "none"]
+PARITY_LEVELS: tuple[str, ...] = get_args(ParityLevel)
 EndpointName = Literal["qa", "prod"]
 CheckSpec = Annotated[
     str | dict[str, Any],
@@ -21,11 +22,7 @@ CheckSpec = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ParitySpec(_Strict):
+class ParitySpec(StrictModel):
     """How QA and prod outputs must agree."""
 
     level: ParityLevel = Field("structural", description="exact, normalized, structural, semantic or none.")
@@ -41,7 +38,7 @@ class ParitySpec(_Strict):
     margin: float = Field(0.05, ge=0, le=1, description="Noise-aware: allowed shortfall below self-similarity.")
 
 
-class Turn(_Strict):
+class Turn(StrictModel):
     """One message of a multi-turn conversation."""
 
     input: dict[str, Any] = Field(description="Fields merged over the case's input for this turn.")
@@ -51,7 +48,7 @@ class Turn(_Strict):
 Mark = str | dict[Literal["skip", "xfail"], str]
 
 
-class Defaults(_Strict):
+class Defaults(StrictModel):
     """Values every case of the file starts from."""
 
     checks: list[CheckSpec] = Field(default_factory=list)
@@ -63,7 +60,7 @@ class Defaults(_Strict):
     headers: dict[str, str | None] = Field(default_factory=dict)
 
 
-class Case(_Strict):
+class Case(StrictModel):
     """One input and what its outputs must satisfy, run against both endpoints."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Unique in the file; used in test ids.")
@@ -96,7 +93,7 @@ class Case(_Strict):
         return checks
 
 
-class CaseFile(_Strict):
+class CaseFile(StrictModel):
     """A YAML file of cases for one service."""
 
     service: str | None = Field(None, description="Service spec name; default: the spec in the same folder.")
@@ -238,12 +235,12 @@ def resolve_cases(
             )
         else:
             turns = ((None, ()),)
-        side_only = [n for n, _ in case_checks if check_scope(n) == "pair"]
-        if side_only and len(case.endpoints) < 2:
+        pair_checks = [n for n, _ in case_checks if check_scope(n) == "pair"]
+        if pair_checks and len(case.endpoints) < 2:
             raise CaseFileError(
                 doc.path,
                 line,
-                f"case {case.id!r} uses pair check(s) {side_only} but calls only {case.endpoints}",
+                f"case {case.id!r} uses pair check(s) {pair_checks} but calls only {case.endpoints}",
                 "pair checks compare QA and prod: call both endpoints or drop them",
             )
         parity = _as_parity(case.parity) or _as_parity(defaults.parity) or ParitySpec()

@@ -28,6 +28,11 @@ class Timings:
     """Callback deliveries: time until the service acknowledged the job."""
 
 
+def is_success(status: int | None) -> bool:
+    """A 2xx status."""
+    return status is not None and 200 <= status < 300
+
+
 @dataclass
 class Outcome:
     """One endpoint's answer to one request, normalised across sync, callback and SSE delivery."""
@@ -56,6 +61,6 @@ class Outcome:
     """What was sent: method, url, headers (secrets masked), body; used for the curl reproduction."""
 
     @property
-    def ok(self) -> bool:
-        """True when the delivery itself had no problem (checks are judged separately)."""
-        return not self.problems
+    def succeeded(self) -> bool:
+        """The service answered 2xx (callback: acknowledged the job)."""
+        return is_success(self.status)

@@ -27,18 +27,17 @@ import statistics
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from deepdiff import DeepDiff
 
+from harness._case import PARITY_LEVELS, ParityLevel
 from harness._checks._exam import ExamQuestion, parse_exam
 from harness._checks._http import classify_error_body
 from harness._errors import HarnessError
 from harness._outcome import Outcome
+from harness._render import clip, excerpt, first_difference
 from harness._similarity import text_similarity
-
-Level = Literal["exact", "normalized", "structural", "semantic", "none"]
-LEVELS: tuple[str, ...] = ("exact", "normalized", "structural", "semantic", "none")
 
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40
@@ -64,7 +63,7 @@ class ParityReport:
 
 
 def compare(
-    level: Level,
+    level: ParityLevel,
     qa: Outcome,
     prod: Outcome,
     *,
@@ -77,11 +76,11 @@ def compare(
     comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
     (``root['callback-id']``) or bare top-level keys (``callback-id``).
     """
-    if level not in LEVELS:
-        raise HarnessError(f"unknown parity level {level!r}; use one of {', '.join(LEVELS)}")
+    if level not in PARITY_LEVELS:
+        raise HarnessError(f"unknown parity level {level!r}; use one of {', '.join(PARITY_LEVELS)}")
     excluded = _exclusions(ignore_paths)
     text_diff = render_text_diff(qa.text, prod.text)
-    if _is_success(qa) and _is_success(prod) and qa.delivery != prod.delivery:
+    if qa.succeeded and prod.succeeded and qa.delivery != prod.delivery:
         # Different deliveries wrap the same output differently (a callback payload carries its job id and
         # status): diff what the spec declares as output, not the envelopes.
         json_diff = render_json_diff(_output_view(qa), _output_view(prod), excluded)
@@ -91,7 +90,7 @@ def compare(
     def report(passed: bool, summary: str, **extra: Any) -> ParityReport:
         return ParityReport(level, passed, summary, text_diff, json_diff, **extra)
 
-    if not (_is_success(qa) and _is_success(prod)):
+    if not (qa.succeeded and prod.succeeded):
         passed, summary = _error_parity(qa, prod)
         if level == "none":
             return report(True, f"{summary} (parity level none: not enforced)")
@@ -113,7 +112,7 @@ def compare(
             )
         if qa.text == prod.text:
             return report(True, f"texts are identical ({len(qa.text)} characters)")
-        return report(False, "texts differ " + _first_difference(qa.text, prod.text))
+        return report(False, "texts differ " + _where_texts_differ(qa.text, prod.text))
 
     if level == "normalized":
         if qa.text is None or prod.text is None:
@@ -124,7 +123,7 @@ def compare(
         qa_norm, prod_norm = normalize_text(qa.text), normalize_text(prod.text)
         if qa_norm == prod_norm:
             return report(True, "texts are equal after normalisation")
-        return report(False, "texts differ after normalisation " + _first_difference(qa_norm, prod_norm))
+        return report(False, "texts differ after normalisation " + _where_texts_differ(qa_norm, prod_norm))
 
     if level == "structural":
         problems = _structural_differences(qa, prod, excluded)
@@ -164,7 +163,7 @@ def compare_with_noise(
         (
             (qa, prod)
             for qa, prod in itertools.zip_longest(qa_samples, prod_samples)
-            if (qa is not None and not _is_success(qa)) or (prod is not None and not _is_success(prod))
+            if (qa is not None and not qa.succeeded) or (prod is not None and not prod.succeeded)
         ),
         None,
     )
@@ -241,7 +240,7 @@ def render_json_diff(
     diff = DeepDiff(qa, prod, exclude_regex_paths=list(excluded), verbose_level=1)
     if not diff:
         return ""
-    lines = [line if len(line) <= 200 else line[:199] + "…" for line in diff.pretty().splitlines()]
+    lines = [clip(line, 200) for line in diff.pretty().splitlines()]
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more lines"]
     return "\n".join(lines)
@@ -274,10 +273,6 @@ def _exclusions(paths: Sequence[str]) -> list[re.Pattern[str]]:
 def _output_view(outcome: Outcome) -> dict[str, Any]:
     """The declared output besides the text (which has its own diff): sources and metadata."""
     return {"sources": outcome.sources, "metadata": outcome.metadata}
-
-
-def _is_success(outcome: Outcome) -> bool:
-    return outcome.status is not None and 200 <= outcome.status < 300
 
 
 def _answered(outcome: Outcome) -> str:
@@ -323,15 +318,14 @@ def _bodies_equal(qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]]) -> bo
     return not DeepDiff(qa, prod, exclude_regex_paths=list(excluded))
 
 
-def _first_difference(a: str, b: str) -> str:
-    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+def _where_texts_differ(a: str, b: str) -> str:
+    at = first_difference(a, b)
     line = a.count("\n", 0, at) + 1
     return f"at line {line}, offset {at}: qa {_snippet(a, at)}, prod {_snippet(b, at)}"
 
 
-def _snippet(text: str, at: int, width: int = 25) -> str:
-    part = text[max(0, at - 10) : at + width].replace("\n", "⏎")
-    return f"«{part}»" if part else "«» (ends here)"
+def _snippet(text: str, at: int) -> str:
+    return excerpt(text, at, width=25, before=10, ellipses=False, empty="«» (ends here)")
 
 
 def _comparable_text(outcome: Outcome) -> str:

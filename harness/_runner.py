@@ -146,6 +146,14 @@ class CaseResult:
                 return f"(repeat {number}) {text}" if len(self.runs) > 1 else text
         return ""
 
+    def failure(self, part: str) -> str:
+        """The item's failure message: the pass rate when repeated, then the first failing repeat's failures."""
+        text = self.first_failure(part)
+        if len(self.runs) > 1:
+            rate = f"pass rate {self.pass_rate(part):.0%} over {len(self.runs)} runs"
+            text = f"{rate}, below min_pass_rate {self.case.min_pass_rate:.0%}\n{text}"
+        return text
+
     def skipped_checks(self, part: str) -> list[str]:
         """Checks of ``part`` that could not run here (the same in every repeat), with why."""
         reasons: list[str] = []

@@ -5,20 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from harness._errors import CaseFileError
-from harness._validation import validation_error
+from harness._validation import StrictModel, validation_error
 from harness._yaml import load_located
 
 Delivery = Literal["sync", "callback", "sse"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OutputPointers(_Strict):
+class OutputPointers(StrictModel):
     """JSON pointers (RFC 6901) into the result body. SSE: into the end event's JSON data."""
 
     text: str | None = Field(None, description="Pointer to the output text. SSE: omit, the deltas are the text.")
@@ -28,7 +24,7 @@ class OutputPointers(_Strict):
     )
 
 
-class CallbackSpec(_Strict):
+class CallbackSpec(StrictModel):
     """How an async job acknowledges and later calls back."""
 
     url_header: str = Field("Callback-Url", description="Request header that carries the receiver's URL.")
@@ -39,7 +35,7 @@ class CallbackSpec(_Strict):
     signed: bool = Field(True, description="Deliveries are signed per Standard Webhooks.")
 
 
-class SseSpec(_Strict):
+class SseSpec(StrictModel):
     """How a stream ends and reports metadata or errors."""
 
     terminator: str | None = Field("[DONE]", description="data payload that ends the stream; null: end of body.")
@@ -47,7 +43,7 @@ class SseSpec(_Strict):
     error_event: str | None = Field("error", description="Event name that reports a failure mid-stream.")
 
 
-class EndpointSpec(_Strict):
+class EndpointSpec(StrictModel):
     """One endpoint of a service."""
 
     method: Literal["POST", "PUT", "GET"] = "POST"
@@ -59,13 +55,13 @@ class EndpointSpec(_Strict):
     sse: SseSpec = Field(default_factory=SseSpec)
 
 
-class ConversationSpec(_Strict):
+class ConversationSpec(StrictModel):
     """Multi-turn services: which body field holds the conversation id the harness generates."""
 
     id_field: str = "conversation_id"
 
 
-class ServiceSpec(_Strict):
+class ServiceSpec(StrictModel):
     """A service with a production endpoint and a synchronous QA endpoint."""
 
     service: str

@@ -1,14 +1,21 @@
-"""Turns pydantic validation errors on a located YAML document into one file:line message."""
+"""The strict base of every file model, and pydantic validation errors turned into one file:line message."""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness._errors import CaseFileError
 from harness._yaml import LocatedDocument
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo in a case file or spec must not be a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 _FIXES = {
     "extra_forbidden": "remove it or correct its spelling",

@@ -8,8 +8,8 @@ from typing import Any
 
 from harness._checks._exam import ExamQuestion, ParsedExam, parse_exam
 from harness._checks._registry import CheckContext, check
-from harness._checks._render import head, limited, numbers
 from harness._errors import CheckFailed
+from harness._render import head, limited, numbers
 
 _NULL: dict[str, Any] = {"type": "null"}
 

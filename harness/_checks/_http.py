@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 
 from harness._checks._registry import CheckContext, check
-from harness._checks._render import json_path, short_repr
 from harness._errors import CheckFailed
+from harness._render import json_path, short_repr
 
 
 @check(

@@ -14,8 +14,8 @@ from typing import Any
 import openai
 
 from harness._checks._registry import CheckContext, check
-from harness._checks._render import head, short_repr
 from harness._errors import CheckFailed, CheckSkipped
+from harness._render import head, short_repr
 
 GRADER_INSTRUCTIONS = (
     "You grade the output of another system against a rubric. "

@@ -9,14 +9,8 @@ import ftfy
 from ftfy import badness
 
 from harness._checks._registry import CheckContext, check
-from harness._checks._render import excerpt
 from harness._errors import CheckFailed
-
-
-def _first_difference(before: str, after: str) -> int:
-    return next(
-        (i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after))
-    )
+from harness._render import excerpt, first_difference
 
 
 @check("no_mojibake", arg_schema={"type": "null"})
@@ -34,7 +28,7 @@ def check_no_mojibake(ctx: CheckContext, arg: Any) -> None:
     # so a change means mojibake; is_bad catches sequences ftfy recognises but cannot repair.
     fixed = ftfy.fix_encoding(text)
     if fixed != text:
-        start = _first_difference(text, fixed)
+        start = first_difference(text, fixed)
         # Repair only a window around the first bad spot, so the message shows one short before/after pair.
         lo, hi = max(0, start - 15), min(len(text), start + 20)
         window = text[lo:hi]

@@ -15,9 +15,9 @@ from typing import Any, Literal, TypeVar
 
 import jsonschema
 
-from harness._checks._render import json_path, short_repr
 from harness._errors import CheckFailed, CheckSkipped, HarnessError
 from harness._outcome import Outcome
+from harness._render import json_path, short_repr
 
 Scope = Literal["side", "pair"]
 CheckFn = Callable[["CheckContext", Any], Awaitable[None] | None]

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from harness._checks._registry import CheckContext, check
-from harness._checks._render import excerpt, head, short_repr
 from harness._errors import CheckFailed
+from harness._render import excerpt, first_difference, head, short_repr
 
 _STR_OR_LIST: dict[str, Any] = {
     "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]
@@ -179,10 +179,6 @@ def check_not_regex(ctx: CheckContext, arg: Any) -> None:
             )
 
 
-def _first_difference(a: str, b: str) -> int:
-    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-
-
 @check("equals", arg_schema=_STR_OR_LIST)
 def check_equals(ctx: CheckContext, arg: Any) -> None:
     """The text equals the given string (or one of the given strings)."""
@@ -190,8 +186,8 @@ def check_equals(ctx: CheckContext, arg: Any) -> None:
     wanted = _as_list(arg)
     if text in wanted:
         return
-    nearest = max(wanted, key=lambda w: _first_difference(text, w))
-    at = _first_difference(text, nearest)
+    nearest = max(wanted, key=lambda w: first_difference(text, w))
+    at = first_difference(text, nearest)
     raise CheckFailed(
         f"expected the text to equal {nearest!r}{' (or another given value)' if len(wanted) > 1 else ''}; "
         f"it differs at offset {at}: expected {excerpt(nearest, at)}, got {excerpt(text, at)}"

@@ -12,6 +12,7 @@ import httpx
 from harness._delivery._base import Request
 from harness._errors import ServiceUnreachable
 from harness._outcome import Outcome
+from harness._outcome import is_success as is_success  # the adapters import it from here
 from harness._pointer import resolve_pointer
 from harness._redact import redact, redact_headers, redact_text
 from harness._spec import OutputPointers
@@ -126,11 +127,6 @@ def extract_output(outcome: Outcome, pointers: OutputPointers, *, text: bool = T
             outcome.sources = [item if isinstance(item, str) else json.dumps(item) for item in value]
     for name, pointer in pointers.metadata.items():
         outcome.metadata[name] = resolve_pointer(body, pointer)
-
-
-def is_success(status: int) -> bool:
-    """2xx."""
-    return 200 <= status < 300
 
 
 def show_lines(prefix: str, value: Any, secrets: Iterable[str]) -> list[str]:

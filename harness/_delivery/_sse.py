@@ -27,14 +27,13 @@ from harness._delivery._base import Request
 from harness._delivery._record import (
     UNREACHABLE_ERRORS,
     extract_output,
-    is_success,
     new_outcome,
     record_body,
     record_response,
     send_options,
     unreachable,
 )
-from harness._outcome import Outcome, Problem
+from harness._outcome import Outcome, Problem, is_success
 from harness._redact import redact_text
 from harness._spec import SseSpec
 

@@ -9,17 +9,10 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._report import (
-    RunCollector,
-    build_run_record,
-    compare_with_baseline,
-    failure_reason,
-    load_baseline,
-    parse_tolerance,
-    percentile,
-    render_summary_md,
-    terminal_lines,
-)
+from harness._options import OPTIONS_BY_DEST
+from harness._report.baseline import compare_with_baseline, load_baseline
+from harness._report.render import render_summary_md, terminal_lines
+from harness._report.run import RunCollector, build_run_record, percentile
 
 CASE = "cases/exam/bio.yaml::{id}"
 
@@ -58,6 +51,9 @@ def side_record(
         "service": "exam",
         "part": part,
         "passed": passed,
+        "reason": ""
+        if passed
+        else (f"{problems[0]['kind']}: {problems[0]['message']}" if problems else f"exam_format: {check_message}"),
         "pass_rate": 1.0 if passed else 0.0,
         "min_pass_rate": 1.0,
         "repeats": 1,
@@ -72,6 +68,7 @@ def parity_record(case_id: str, *, passed: bool = True) -> dict[str, Any]:
         **{k: v for k, v in side_record(case_id, "qa").items() if k != "runs"},
         "part": "parity",
         "passed": passed,
+        "reason": "" if passed else f"structural parity failed: {report['summary']}",
         "pass_rate": 1.0 if passed else 0.0,
         "runs": [{"passed": passed, "blocked": None, "reports": [report], "checks": []}],
     }
@@ -161,12 +158,6 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([float(n) for n in range(1, 101)], 95) == 95.0
 
 
-def test_failure_reason_names_the_first_failing_thing() -> None:
-    assert failure_reason(parity_record("a", passed=False)) == "structural parity failed: qa has choices, prod none"
-    record = side_record("a", "qa", passed=False, check_message="3 questions, expected 5")
-    assert failure_reason(record) == "exam_format: 3 questions, expected 5"
-
-
 def test_summary_md_table_and_failing_cases() -> None:
     md = render_summary_md(sample_run(prod_passes=False))
     assert md.startswith("## ❌ qa-harness: 2 failed, 4 passed, 1 error")
@@ -235,11 +226,12 @@ def test_baseline_latency_tolerance(before: float, after: float, tolerance: floa
 
 
 def test_parse_tolerance() -> None:
-    assert parse_tolerance("50%") == 0.5
-    assert parse_tolerance("0.25") == 0.25
+    option = OPTIONS_BY_DEST["harness_latency_tolerance"]
+    assert option.parse("50%", option.display) == 0.5
+    assert option.parse("0.25", option.display) == 0.25
     for bad in ("fast", "-5%", "nan"):
         with pytest.raises(HarnessUsageError, match=r"e\.g\. --harness-latency-tolerance 50%"):
-            parse_tolerance(bad)
+            option.parse(bad, option.display)
 
 
 def test_load_baseline_errors_name_the_fix(tmp_path: Path) -> None:
@@ -253,3 +245,56 @@ def test_load_baseline_errors_name_the_fix(tmp_path: Path) -> None:
         load_baseline(tmp_path / "other.json")
     (tmp_path / "good.json").write_text(json.dumps(sample_run()))
     assert load_baseline(tmp_path / "good.json")["totals"]["passed"] == 6
+
+
+def _case(repeat_runs: int = 1) -> Any:
+    from harness._case import Case, ParitySpec, ResolvedCase
+
+    return ResolvedCase(
+        file="cases/exam/bio.yaml",
+        line=3,
+        service="exam",
+        case=Case(id="a", input={}),
+        checks=(("exam_format", None),),
+        turns=((None, ()),),
+        parity=ParitySpec(),
+        repeat=repeat_runs,
+        min_pass_rate=1.0,
+        timeout_s=None,
+        marks=(),
+        headers={},
+    )
+
+
+def test_the_record_reason_is_the_first_line_of_the_item_failure() -> None:
+    from harness._checks import CheckResult
+    from harness._outcome import Outcome, Problem
+    from harness._parity import ParityReport
+    from harness._report.records import part_record
+    from harness._runner import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
+
+    def side(endpoint: str, passed: bool) -> SideRun:
+        outcome = Outcome(endpoint=endpoint, delivery="sync", status=200, text="1. Q")
+        if not passed and endpoint == "prod":
+            outcome.problems.append(Problem("callback_duplicate", "delivered 2 times"))
+        check = CheckResult("exam_format", passed, "" if passed else "3 questions, expected 5", 0.001)
+        return SideRun(endpoint=endpoint, turns=[TurnResult(outcome=outcome, checks=[check])])
+
+    parity = ParityRun(reports=[ParityReport(level="structural", passed=False, summary="qa has choices, prod none")])
+    failing = CaseRun(sides={"qa": side("qa", False), "prod": side("prod", False)}, parity=parity)
+    passing = CaseRun(sides={"qa": side("qa", True), "prod": side("prod", True)}, parity=ParityRun())
+
+    result = CaseResult(case=_case(), runs=[failing])
+    assert part_record(result, "qa")["reason"] == "exam_format: 3 questions, expected 5"
+    assert part_record(result, "prod")["reason"] == "callback_duplicate: delivered 2 times"
+    assert part_record(result, "parity")["reason"] == "structural parity failed: qa has choices, prod none"
+    assert result.failure("qa").splitlines()[0] == part_record(result, "qa")["reason"]
+
+    repeated = CaseResult(case=_case(2), runs=[passing, failing])
+    record = part_record(repeated, "qa")
+    assert record["reason"] == "(repeat 2) exam_format: 3 questions, expected 5"
+    assert repeated.failure("qa").splitlines() == [
+        "pass rate 50% over 2 runs, below min_pass_rate 100%",
+        "(repeat 2) exam_format: 3 questions, expected 5",
+    ]
+    assert part_record(CaseResult(case=_case(), runs=[passing]), "qa")["reason"] == ""

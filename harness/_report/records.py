@@ -1,16 +1,43 @@
-"""Plain-dict records of case results: what reports, run.json, summaries and baselines are built from.
+"""An item's record: a case result as a plain dict, the first step from a verdict to every report.
 
-Records are JSON-ready so they can travel from xdist workers to the controller on a test report.
+Records are JSON-ready so they can travel from xdist workers to the controller on a test report; the
+run record (``run.py``), allure attachments (``allure.py``) and baselines are built from them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness._outcome import Outcome
-from harness._runner import CaseResult, SideRun
+from harness._render import clip
+
+if TYPE_CHECKING:
+    from harness._case import ResolvedCase
+    from harness._outcome import Outcome
+    from harness._runner import CaseResult, SideRun
 
 TEXT_LIMIT = 20_000
+REASON_LIMIT = 160
+CASE_HEADER_KEYS = ("case", "case_id", "file", "line", "service", "part")
+"""What names an item's case in reports; every harness item's reports carry these, records too."""
+
+
+def case_header(case: ResolvedCase, part: str | None) -> dict[str, Any]:
+    """The keys of ``CASE_HEADER_KEYS`` for an item of ``case``."""
+    return {
+        "case": case.key,
+        "case_id": case.id,
+        "file": case.file,
+        "line": case.line,
+        "service": case.service,
+        "part": part,
+    }
+
+
+def one_line(text: str, limit: int = REASON_LIMIT) -> str:
+    """The first non-empty line of ``text`` (with the next one if it ends in a colon), shortened to ``limit``."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "")
+    return clip(line, limit)
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:
@@ -83,14 +110,11 @@ def part_record(result: CaseResult, part: str) -> dict[str, Any]:
             )
         else:
             runs.append(_side_record(run.sides[part]))
+    passed = result.passed(part)
     return {
-        "case": case.key,
-        "case_id": case.id,
-        "file": case.file,
-        "line": case.line,
-        "service": case.service,
-        "part": part,
-        "passed": result.passed(part),
+        **case_header(case, part),
+        "passed": passed,
+        "reason": "" if passed else one_line(result.first_failure(part)),
         "pass_rate": result.pass_rate(part),
         "min_pass_rate": case.min_pass_rate,
         "repeats": len(result.runs),

@@ -1,6 +1,7 @@
 """pytest glue for reports: allure and JUnit locations, run.json, summary.md, terminal summary, baselines.
 
-Registered by ``harness.plugin`` at configure time, in the controller and in every xdist worker. Workers
+The engine is ``harness._report``; this plugin feeds it pytest's reports. Registered by ``harness.plugin``
+at configure time, in the controller and in every xdist worker. Workers
 only label and attach (allure results are written by the process running the item); the controller
 collects every report (records travel on them as plain dicts) and writes the files once at the end.
 """
@@ -14,22 +15,13 @@ from typing import Any
 
 import pytest
 
-from harness._config import HarnessSettings
 from harness._errors import HarnessUsageError
 from harness._redact import redact_text
-from harness._report import (
-    DEFAULT_LATENCY_TOLERANCE,
-    Regression,
-    RunCollector,
-    build_run_record,
-    compare_with_baseline,
-    load_baseline,
-    one_line,
-    parse_tolerance,
-    render_summary_md,
-    terminal_lines,
-    write_json,
-)
+from harness._report.baseline import Regression, compare_with_baseline, load_baseline
+from harness._report.records import case_header, one_line
+from harness._report.render import render_summary_md, terminal_lines
+from harness._report.run import RunCollector, build_run_record, write_json
+from harness._session import HarnessSession
 
 ALLURE_SUBDIR = "allure-results"
 WORKER_REPORT_DIR = "harness_report_dir"
@@ -47,12 +39,13 @@ def _allure_already_reporting() -> bool:
     return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
 
 
-class ReportingPlugin:
+class ReportPlugin:
     """Report hooks; state lives on the instance, one per process."""
 
-    def __init__(self, config: pytest.Config, settings: HarnessSettings) -> None:
+    def __init__(self, config: pytest.Config, session: HarnessSession) -> None:
         self.config = config
-        self.settings = settings
+        self.session = session
+        self.settings = session.settings
         self.is_worker = hasattr(config, "workerinput")
         self.report_dir = self._report_dir()
         self.collector = RunCollector()
@@ -61,17 +54,11 @@ class ReportingPlugin:
         self.regressions: list[Regression] | None = None
         self.baseline: dict[str, Any] | None = None
         self.allure_recorder: Any = None
-        try:
-            self.latency_tolerance = parse_tolerance(
-                config.getoption("harness_latency_tolerance")
-                or config.getini("harness_latency_tolerance")
-                or DEFAULT_LATENCY_TOLERANCE
-            )
-            baseline_path = config.getoption("harness_baseline")
-            if baseline_path and not self.is_worker:
-                self.baseline = load_baseline(baseline_path)
-        except HarnessUsageError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        if self.settings.baseline and not self.is_worker:
+            try:
+                self.baseline = load_baseline(self.settings.baseline)
+            except HarnessUsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
 
     def _report_dir(self) -> Path:
         if self.is_worker:
@@ -93,12 +80,9 @@ class ReportingPlugin:
         if not config.option.xmlpath and not collect_only:
             config.option.xmlpath = str(self.report_dir / "junit.xml")
         if config.option.allure_report_dir:
-            from harness._allure import AllureRecorder
+            from harness._report.allure import AllureRecorder
 
-            self.allure_recorder = AllureRecorder([self.settings.qa_token, self.settings.callback_secret])
-            from harness.plugin import state_key
-
-            config.stash[state_key].record_listeners.append(self._on_record)
+            self.allure_recorder = AllureRecorder(self.settings.secrets)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -113,25 +97,18 @@ class ReportingPlugin:
         if self.allure_recorder is not None and case is not None:
             self.allure_recorder.label_item(case, item.part)  # type: ignore[attr-defined]
 
-    def _on_record(self, item: pytest.Item, record: dict[str, Any]) -> None:
+    def pytest_harness_record(self, item: pytest.Item, record: dict[str, Any]) -> None:
         recorder = self.allure_recorder
         if recorder is None:
             return
-        runner = self._runner()
-        if runner is not None:
-            recorder.add_secrets([runner.target.qa_token, runner.target.callback_secret])
+        recorder.add_secrets(self.session.secrets())
         sides = None
         result = getattr(item, "result", None)
         if record["part"] == "parity" and result is not None:
-            from harness._run_record import part_record
+            from harness._report.records import part_record
 
             sides = {name: part_record(result, name) for name in ("qa", "prod") if name in result.runs[0].sides}
         recorder.attach_record(record, sides)
-
-    def _runner(self) -> Any:
-        from harness.plugin import state_key
-
-        return self.config.stash[state_key].runner
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -139,14 +116,7 @@ class ReportingPlugin:
         case = getattr(item, "case", None)
         if case is not None:
             # Every phase, so items that errored in setup (no record) still name their case and service.
-            report.harness_item = {
-                "case": case.key,
-                "case_id": case.id,
-                "file": case.file,
-                "line": case.line,
-                "service": case.service,
-                "part": getattr(item, "part", None),
-            }
+            report.harness_item = case_header(case, getattr(item, "part", None))
         return report
 
     # ---------------------------------------------------------------- controller: collecting and writing
@@ -157,11 +127,8 @@ class ReportingPlugin:
         category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
         message = ""
         if report.failed:
-            lines = [line for line in report.longreprtext.splitlines() if line.strip()]
-            # Harness failures read "<part> of case 'x' failed:" and then the reason.
-            if len(lines) > 1 and lines[0].endswith("failed:"):
-                lines = lines[1:]
-            message = one_line(lines[0]) if lines else ""
+            # Items with a record carry their reason in it; this is for the rest (e.g. errors in setup).
+            message = one_line(report.longreprtext)
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2]).removeprefix("Skipped: ")
         self.collector.add(
@@ -174,7 +141,7 @@ class ReportingPlugin:
         )
 
     def _mask(self, text: str) -> str:
-        return redact_text(text, [s for s in (self.settings.qa_token, self.settings.callback_secret) if s])
+        return redact_text(text, self.session.secrets())
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -189,10 +156,11 @@ class ReportingPlugin:
         )
         self.run = run
         if self.baseline is not None:
-            self.regressions = compare_with_baseline(run, self.baseline, latency_tolerance=self.latency_tolerance)
+            tolerance = settings.latency_tolerance
+            self.regressions = compare_with_baseline(run, self.baseline, latency_tolerance=tolerance)
             run["baseline"] = {
-                "path": str(self.config.getoption("harness_baseline")),
-                "latency_tolerance": self.latency_tolerance,
+                "path": str(settings.baseline),
+                "latency_tolerance": tolerance,
                 "regressions": [r.__dict__ for r in self.regressions],
             }
             if self.regressions and session.exitstatus == pytest.ExitCode.OK:
@@ -200,9 +168,8 @@ class ReportingPlugin:
         write_json(self.report_dir / "run.json", run)
         summary = self.report_dir / "summary.md"
         summary.write_text(self._mask(render_summary_md(run, self.regressions)), encoding="utf-8")
-        save = self.config.getoption("harness_save_baseline")
-        if save:
-            write_json(Path(self.config.invocation_params.dir, save), run)
+        if settings.save_baseline:
+            write_json(Path(self.config.invocation_params.dir, settings.save_baseline), run)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or self.run is None or not self.run["cases"]:
@@ -218,4 +185,4 @@ class ReportingPlugin:
                 for regression in self.regressions:
                     tr.write_line(self._mask(regression.line()))
             else:
-                tr.write_line(f"no regressions against the baseline {self.config.getoption('harness_baseline')}")
+                tr.write_line(f"no regressions against the baseline {self.settings.baseline}")

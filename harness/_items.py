@@ -1,0 +1,121 @@
+"""pytest glue for case files: a collector per file and per case, and an item per case part.
+
+``file.yaml::case-id::qa|prod|parity``: each item asks the session for its case's result (submitting
+ahead so waits overlap), publishes its record through ``pytest_harness_record`` and passes, fails with
+the failure text, or errors when the output was never judged (the service could not be reached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness._case import ResolvedCase, parse_case_file, resolve_cases
+from harness._checks import check_names, get_check
+from harness._errors import CheckFailed, HarnessError
+from harness._session import HarnessSession
+
+if TYPE_CHECKING:
+    from harness._runner import CaseResult
+
+PARTS = ("qa", "prod", "parity")
+
+session_key = pytest.StashKey[HarnessSession]()
+
+
+class _HarnessCollector(pytest.File):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, HarnessError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
+class SpecFile(_HarnessCollector):
+    """A service spec: validated at collection, yields no items."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        self.config.stash[session_key].spec_at(self.path)
+        return iter(())
+
+
+class CaseFile(_HarnessCollector):
+    """A YAML case file: one collector per case."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        session = self.config.stash[session_key]
+        parsed, doc = parse_case_file(self.path, session.display(self.path))
+        spec = session.spec_for(self.path, parsed.service)
+        cases = resolve_cases(parsed, doc, spec.service, check_names(), lambda name: get_check(name).scope)
+        for case in cases:
+            yield CaseNode.from_parent(self, name=case.id, case=case)
+
+
+class CaseNode(pytest.Collector):
+    """One case: its QA, prod and parity items."""
+
+    def __init__(self, *, case: ResolvedCase, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        for mark in case.marks:
+            if isinstance(mark, str):
+                self.add_marker(mark)
+            else:
+                for name, reason in mark.items():
+                    self.add_marker(getattr(pytest.mark, name)(reason=reason))
+
+    def collect(self) -> Iterator[pytest.Item]:
+        parts: list[str] = list(self.case.case.endpoints)
+        if len(parts) == 2:
+            parts.append("parity")
+        for part in parts:
+            yield CaseItem.from_parent(self, name=part, case=self.case, part=part)
+
+
+class CaseItem(pytest.Item):
+    """The QA output, the prod output, or their parity, for one case."""
+
+    def __init__(self, *, case: ResolvedCase, part: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.part = part
+        self.add_marker(part)
+        self.result: CaseResult | None = None
+        self.record: dict[str, Any] | None = None
+
+    def setup(self) -> None:
+        session = self.config.stash[session_key]
+        try:
+            session.prefetch(self.case)
+            self.result = session.get_runner().result(self.case)
+            error = self.result.infrastructure_error()
+            if error is not None:
+                raise error
+        except HarnessError as exc:
+            # Failing in setup makes this an error (E), not a failure: the output was never judged.
+            # pytrace=False: the message says what and what to do; a traceback would only bury it.
+            pytest.fail(str(exc), pytrace=False)
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        result = self.result
+        from harness._report.records import part_record  # lazy, like the runner
+
+        self.record = part_record(result, self.part)
+        self.config.hook.pytest_harness_record(item=self, record=self.record)
+        if not result.passed(self.part):
+            raise CheckFailed(f"{self.part} of case {result.case.id!r} failed:\n{result.failure(self.part)}")
+        skipped = result.skipped_checks(self.part)
+        if skipped:
+            # Everything that could run passed; what could not is a skip with its reason, not a pass.
+            pytest.skip("; ".join(skipped))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, HarnessError | CheckFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"{self.case.id}::{self.part}"

@@ -1,0 +1,368 @@
+"""Every harness option, declared once: flag, parser, default, ini and environment twins, help.
+
+``plugin.py`` feeds this table to ``addoption`` / ``addini``; :func:`resolve_settings` reads the values
+back into :class:`HarnessSettings` (command line > ini > environment > default); ``scripts/readme_tables.py``
+renders the README's options table from it. A parser raises :class:`HarnessUsageError` whose text names
+the fix, so a bad value stops the run before anything is sent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness._errors import HarnessUsageError
+
+Parser = Callable[[str, str], Any]
+"""``parse(raw, name) -> value``; raises HarnessUsageError naming the option and the fix."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: ``flag`` on the command line (None: ini only), ``dest`` also names the ini key."""
+
+    dest: str
+    flag: str | None
+    metavar: str
+    help: str
+    parse: Parser
+    default: Any = None
+    shown_default: str = "-"
+    """The default as the README shows it."""
+    ini: bool = True
+    ini_type: str | None = None
+    env: str | None = None
+    external: bool = False
+    """Declared by another plugin (pytest-base-url): documented and resolved here, not added."""
+
+    @property
+    def display(self) -> str:
+        """How messages and docs name the option."""
+        return self.flag or f"ini {self.dest}"
+
+
+# ---------------------------------------------------------------- parsers
+
+
+def _text(raw: str, name: str) -> str:
+    return raw
+
+
+def _number(convert: Callable[[str], float], minimum: float, fix: str) -> Parser:
+    def parse(raw: str, name: str) -> Any:
+        try:
+            value = convert(str(raw).strip())
+        except ValueError:
+            raise HarnessUsageError(f"{name} must be a number, got {raw!r}; {fix}") from None
+        if not math.isfinite(value):
+            raise HarnessUsageError(f"{name} must be a finite number, got {raw!r}; {fix}")
+        if value < minimum:
+            raise HarnessUsageError(f"{name} must be at least {minimum:g}, got {raw!r}; {fix}")
+        return value
+
+    return parse
+
+
+def _http_url(example: str, what: str = "an http(s) URL") -> Parser:
+    def parse(raw: str, name: str) -> str:
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise HarnessUsageError(f"{name} must be {what}, got {raw!r}; e.g. {name} {example}")
+        return raw.rstrip("/")
+
+    return parse
+
+
+def _csv(raw: str, name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in str(raw).split(",") if part.strip())
+
+
+def _percent(raw: str, name: str) -> float:
+    """``50%`` or ``0.5`` (a fraction) -> 0.5."""
+    text = str(raw).strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise HarnessUsageError(f"{name} must be a non-negative fraction or percentage, got {raw!r}; e.g. {name} 50%")
+    return value
+
+
+def _target(raw: str, name: str) -> str:
+    module, _, function = raw.partition(":")
+    if not module or not function:
+        raise HarnessUsageError(f"{name} must be module:function, got {raw!r}; e.g. reference_services.inprocess:start")
+    return raw
+
+
+# ---------------------------------------------------------------- the table
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "base_url",
+        "--base-url",
+        "URL",
+        "Test the services at this URL; nothing is started (pytest-base-url: also `PYTEST_BASE_URL`, ini `base_url`)",
+        _http_url("http://127.0.0.1:8000"),
+        shown_default="in-process reference services",
+        external=True,
+    ),
+    Option(
+        "harness_qa_token",
+        "--harness-qa-token",
+        "TOKEN",
+        "Bearer token for QA endpoints",
+        _text,
+        shown_default="generated per run in-process",
+        ini=False,
+        env="HARNESS_QA_TOKEN",
+    ),
+    Option(
+        "harness_concurrency",
+        "--harness-concurrency",
+        "N",
+        "Cases a process keeps in flight at once",
+        _number(int, 1, "give how many cases a process keeps in flight, e.g. --harness-concurrency 8"),
+        default=8,
+        shown_default="`8`",
+    ),
+    Option(
+        "harness_timeout",
+        "--harness-timeout",
+        "SECONDS",
+        "Bound on each delivery: response, stream or callback wait (a case's `timeout_s` wins)",
+        _number(float, 0.001, "give seconds, e.g. --harness-timeout 60"),
+        default=60.0,
+        shown_default="`60`",
+    ),
+    Option(
+        "harness_callback_host",
+        "--harness-callback-host",
+        "HOST",
+        "Interface the callback receiver listens on",
+        _text,
+        default="127.0.0.1",
+        shown_default="`127.0.0.1`",
+    ),
+    Option(
+        "harness_callback_url",
+        "--harness-callback-url",
+        "URL",
+        "URL a remote service uses to reach the receiver, e.g. through a tunnel",
+        _http_url("http://ci-runner.internal:9000", "an absolute http(s) URL the service can reach"),
+        shown_default="the receiver's own address",
+    ),
+    Option(
+        "harness_callback_secret",
+        "--harness-callback-secret",
+        "whsec_…",
+        "Standard Webhooks secret to verify callbacks",
+        _text,
+        shown_default="generated per run in-process",
+        ini=False,
+        env="HARNESS_CALLBACK_SECRET",
+    ),
+    Option(
+        "harness_report_dir",
+        "--harness-report-dir",
+        "DIR",
+        "Where reports are written",
+        _text,
+        default="reports",
+        shown_default="`reports/`",
+    ),
+    Option(
+        "harness_repeat",
+        "--harness-repeat",
+        "N",
+        "Run every case N times and report pass rates; a case's own `repeat` wins",
+        _number(int, 1, "give how many times to run each case, e.g. --harness-repeat 3"),
+        shown_default="`1`",
+    ),
+    Option(
+        "harness_judge_url",
+        "--harness-judge-url",
+        "URL",
+        "OpenAI-compatible grader for `llm_judge` (key in env `HARNESS_JUDGE_API_KEY`)",
+        _http_url("https://api.openai.com/v1"),
+        shown_default="the embedded model in-process",
+        env="HARNESS_JUDGE_URL",
+    ),
+    Option(
+        "harness_judge_model",
+        "--harness-judge-model",
+        "NAME",
+        "Model name for `llm_judge`",
+        _text,
+        shown_default="`reference-model`",
+        env="HARNESS_JUDGE_MODEL",
+    ),
+    Option(
+        "harness_save_baseline",
+        "--harness-save-baseline",
+        "PATH",
+        "Also write the run record to PATH, to compare later runs with",
+        _text,
+        ini=False,
+    ),
+    Option(
+        "harness_baseline",
+        "--harness-baseline",
+        "PATH",
+        "Compare with a saved run record; fail the session on regressions",
+        _text,
+        ini=False,
+    ),
+    Option(
+        "harness_latency_tolerance",
+        "--harness-latency-tolerance",
+        "PCT",
+        "Median latency growth per case part `--harness-baseline` accepts (slowdowns under 100 ms never count)",
+        _percent,
+        default=0.5,
+        shown_default="`50%`",
+    ),
+    Option(
+        "reference_faults",
+        "--reference-faults",
+        "F1,F2",
+        "Faults to inject into the in-process reference services",
+        _csv,
+        default=(),
+        shown_default="none",
+        env="REFERENCE_FAULTS",
+    ),
+    Option(
+        "reference_model_latency_ms",
+        "--reference-model-latency-ms",
+        "MS",
+        "Time to first token of the in-process reference model",
+        _number(float, 0, "give milliseconds of model time to first token, e.g. --reference-model-latency-ms 200"),
+        default=0.0,
+        shown_default="`0`",
+    ),
+    Option(
+        "harness_case_paths",
+        None,
+        "PATHS",
+        "Folders holding case files and service specs",
+        _text,
+        default=("cases",),
+        shown_default="`cases`",
+        ini_type="args",
+    ),
+    Option(
+        "harness_local_target",
+        None,
+        "MODULE:FUNCTION",
+        "`module:function` that starts services when no `--base-url` is given",
+        _target,
+        default="reference_services.inprocess:start_stack",
+        shown_default="`reference_services.inprocess:start_stack`",
+    ),
+)
+
+OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
+
+
+def help_text(option: Option) -> str:
+    """The ``--help`` line: the description, then the default and the twins (``%`` escaped for argparse)."""
+    twins = [f"ini {option.dest}"] if option.ini and option.flag else []
+    twins += [f"env {option.env}"] if option.env else []
+    text = option.help.replace("`", "")
+    if option.shown_default != "-":
+        twins.insert(0, "default " + option.shown_default.replace("`", ""))
+    if twins:
+        text += f" ({'; '.join(twins)})"
+    return text.replace("%", "%%") + "."
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class HarnessSettings:
+    """Every option's resolved value; built by :func:`resolve_settings`."""
+
+    base_url: str | None = None
+    qa_token: str | None = None
+    callback_secret: str | None = None
+    callback_host: str = "127.0.0.1"
+    callback_url: str | None = None
+    concurrency: int = 8
+    timeout_s: float = 60.0
+    repeat: int | None = None
+    report_dir: str = "reports"
+    reference_faults: tuple[str, ...] = ()
+    reference_model_latency_ms: float = 0.0
+    case_paths: tuple[str, ...] = ("cases",)
+    local_target: str = "reference_services.inprocess:start_stack"
+    judge_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key: str | None = None
+    save_baseline: str | None = None
+    baseline: str | None = None
+    latency_tolerance: float = 0.5
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values masked in every file and line the harness writes."""
+        return tuple(s for s in (self.qa_token, self.callback_secret, self.judge_api_key) if s)
+
+
+# Option dest -> settings field, where the names differ.
+_FIELDS = {
+    "harness_qa_token": "qa_token",
+    "harness_callback_secret": "callback_secret",
+    "harness_callback_host": "callback_host",
+    "harness_callback_url": "callback_url",
+    "harness_concurrency": "concurrency",
+    "harness_timeout": "timeout_s",
+    "harness_repeat": "repeat",
+    "harness_report_dir": "report_dir",
+    "harness_judge_url": "judge_url",
+    "harness_judge_model": "judge_model",
+    "harness_save_baseline": "save_baseline",
+    "harness_baseline": "baseline",
+    "harness_latency_tolerance": "latency_tolerance",
+    "harness_case_paths": "case_paths",
+    "harness_local_target": "local_target",
+}
+
+
+def _unset(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def resolve_settings(get_option: Callable[[str], Any], get_ini: Callable[[str], Any]) -> HarnessSettings:
+    """Read and parse every option (command line > ini > environment > default).
+
+    Raises :class:`HarnessUsageError` naming the option and the fix.
+    """
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw: Any = get_option(option.dest) if option.flag else None
+        if _unset(raw) and option.ini and not option.external:
+            raw = get_ini(option.dest)
+        if _unset(raw) and option.env:
+            raw = os.environ.get(option.env)
+        if _unset(raw):
+            value = option.default
+        elif isinstance(raw, list):  # an "args" ini value
+            value = tuple(str(part) for part in raw)
+        else:
+            value = option.parse(str(raw), option.display)
+        values[_FIELDS.get(option.dest, option.dest)] = value
+    values["judge_api_key"] = os.environ.get("HARNESS_JUDGE_API_KEY") or None
+    settings = HarnessSettings(**values)
+    if settings.base_url and (settings.reference_faults or settings.reference_model_latency_ms):
+        raise HarnessUsageError(
+            "--reference-faults and --reference-model-latency-ms configure the in-process reference services, "
+            f"but --base-url {settings.base_url} means nothing is started; drop one of them"
+        )
+    return settings

@@ -1,0 +1,83 @@
+"""Baselines: a saved run record, and the regressions of a later run against it."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness._errors import HarnessUsageError
+from harness._report.run import RUN_FORMAT, parts
+
+LATENCY_FLOOR_S = 0.1
+"""Slowdowns smaller than this never count as regressions: in-process timings are milliseconds of noise."""
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One way this run is worse than the baseline."""
+
+    kind: str
+    """``failed`` (a part that passed now fails), ``parity`` (parity that held now fails) or ``latency``."""
+    case: str
+    part: str
+    detail: str
+
+    def line(self) -> str:
+        """One terminal line."""
+        return f"{self.kind}: {self.case} [{self.part}]: {self.detail}"
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """A run record saved with ``--harness-save-baseline``; ``HarnessUsageError`` if it cannot be used."""
+    fix = "save one with --harness-save-baseline PATH (or point --harness-baseline at a run.json)"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HarnessUsageError(f"--harness-baseline {path}: no such file; {fix}") from None
+    except OSError as exc:
+        raise HarnessUsageError(f"--harness-baseline {path}: cannot read it ({exc.strerror}); {fix}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HarnessUsageError(f"--harness-baseline {path}: not JSON ({exc}); {fix}") from None
+    if not isinstance(data, dict) or data.get("format") != RUN_FORMAT or not isinstance(data.get("cases"), list):
+        raise HarnessUsageError(f"--harness-baseline {path}: not a qa-harness run record ({RUN_FORMAT}); {fix}")
+    return data
+
+
+def compare_with_baseline(
+    run: dict[str, Any], baseline: dict[str, Any], *, latency_tolerance: float = 0.5
+) -> list[Regression]:
+    """Regressions of ``run`` against ``baseline``: parts that passed and now fail, and slowdowns.
+
+    A part counts as slower when its median latency grew by more than ``latency_tolerance`` (a fraction)
+    and by at least ``LATENCY_FLOOR_S``. Parts missing from either run (deselected, new) are not compared.
+    """
+    before = {(c["case"], part): e for c, part, e in parts(baseline)}
+    regressions = []
+    for case, part, entry in parts(run):
+        old = before.get((case["case"], part))
+        if old is None:
+            continue
+        if old.get("outcome") == "passed" and entry["outcome"] in ("failed", "error"):
+            reason = entry.get("reason") or entry["outcome"]
+            kind = "parity" if part == "parity" else "failed"
+            regressions.append(Regression(kind, case["case"], part, f"passed in the baseline, now {reason}"))
+            continue
+        now_s, old_s = entry.get("latency_s"), old.get("latency_s")
+        if now_s is None or old_s is None:
+            continue
+        if now_s > old_s * (1 + latency_tolerance) and now_s - old_s >= LATENCY_FLOOR_S:
+            regressions.append(
+                Regression(
+                    "latency",
+                    case["case"],
+                    part,
+                    f"median latency {now_s:.3f} s vs {old_s:.3f} s in the baseline "
+                    f"(+{(now_s / old_s - 1) if old_s else math.inf:.0%}, tolerance {latency_tolerance:.0%})",
+                )
+            )
+    return regressions
