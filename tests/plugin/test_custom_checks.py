@@ -134,7 +134,7 @@ def test_a_bad_argument_to_a_user_check_names_the_check_and_the_schema(project: 
 
 
 def _checks_table() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("checks_table", ROOT / "scripts" / "checks_table.py")
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -151,5 +151,5 @@ def test_docs_show_the_tested_example() -> None:
 
 def test_docs_checks_table_matches_the_registry() -> None:
     table = _checks_table()
-    assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/checks_table.py"
+    assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/readme_tables.py"
     assert "| `llm_judge` | QA and prod, each | {rubric, threshold?, model?} |" in table.render_table()
