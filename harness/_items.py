@@ -91,12 +91,13 @@ class CaseItem(pytest.Item):
             session.prefetch(self.case)
             self.result = session.get_runner().result(self.case)
             error = self.result.infrastructure_error()
-            if error is not None:
-                raise error
         except HarnessError as exc:
+            error = exc
+        if error is not None:
             # Failing in setup makes this an error (E), not a failure: the output was never judged.
-            # pytrace=False: the message says what and what to do; a traceback would only bury it.
-            pytest.fail(str(exc), pytrace=False)
+            # pytrace=False and outside the except block: the message says what and what to do; a
+            # traceback or the exception chain would only repeat it.
+            pytest.fail(str(error), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None

@@ -8,6 +8,7 @@ collects every report (records travel on them as plain dicts) and writes the fil
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -39,6 +40,20 @@ def _allure_already_reporting() -> bool:
     return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
 
 
+def _check_writable(folder: Path) -> None:
+    """The report dir can be created and written, or a usage error says so before anything runs."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".harness-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--harness-report-dir {folder}: cannot write there ({exc.strerror or exc}); "
+            "choose a writable folder, e.g. --harness-report-dir reports"
+        ) from None
+
+
 class ReportPlugin:
     """Report hooks; state lives on the instance, one per process."""
 
@@ -54,6 +69,9 @@ class ReportPlugin:
         self.regressions: list[Regression] | None = None
         self.baseline: dict[str, Any] | None = None
         self.allure_recorder: Any = None
+        self.collection_errors: list[dict[str, str]] = []
+        if not self.is_worker and not config.option.collectonly:
+            _check_writable(self.report_dir)
         if self.settings.baseline and not self.is_worker:
             try:
                 self.baseline = load_baseline(self.settings.baseline)
@@ -84,6 +102,12 @@ class ReportPlugin:
 
             self.allure_recorder = AllureRecorder(self.settings.secrets)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_header(self, config: pytest.Config) -> Any:
+        # Every plugin's header lines (pytest-base-url prints the URL, password and all) with secrets masked.
+        lines = yield
+        return [[self._mask(line) for line in x] if isinstance(x, list) else self._mask(str(x)) for x in lines]
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist (controller): workers write allure results where the controller decided."""
@@ -110,14 +134,25 @@ class ReportPlugin:
             sides = {name: part_record(result, name) for name in ("qa", "prod") if name in result.runs[0].sides}
         recorder.attach_record(record, sides)
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: mask before junitxml, allure or the terminal read it
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         case = getattr(item, "case", None)
         if case is not None:
             # Every phase, so items that errored in setup (no record) still name their case and service.
             report.harness_item = case_header(case, getattr(item, "part", None))
+        if report.failed:
+            # A service that echoes a token back puts it in the failure text: mask it wherever it goes next.
+            text = report.longreprtext
+            masked = self._mask(text)
+            if masked != text:
+                report.longrepr = masked
         return report
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and not self.is_worker:
+            message = self._mask(report.longreprtext.strip())
+            self.collection_errors.append({"nodeid": report.nodeid, "message": message})
 
     # ---------------------------------------------------------------- controller: collecting and writing
 
@@ -144,13 +179,13 @@ class ReportPlugin:
         return redact_text(text, self.session.secrets())
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
         if self.is_worker or self.config.option.collectonly:
             return
         settings = self.settings
         run = build_run_record(
             self.collector,
-            target=settings.base_url or "in-process reference services",
+            target=self._mask(settings.base_url or "in-process reference services"),
             faults=settings.reference_faults,
             duration_s=time.monotonic() - self.started,
         )
@@ -165,14 +200,17 @@ class ReportPlugin:
             }
             if self.regressions and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        write_json(self.report_dir / "run.json", run)
+        status = pytest.ExitCode(session.exitstatus)
+        run["exit_status"] = {"code": int(status), "name": status.name.lower()}
+        run["collection_errors"] = self.collection_errors
+        write_json(self.report_dir / "run.json", run, self._mask)
         summary = self.report_dir / "summary.md"
         summary.write_text(self._mask(render_summary_md(run, self.regressions)), encoding="utf-8")
         if settings.save_baseline:
-            write_json(Path(self.config.invocation_params.dir, settings.save_baseline), run)
+            write_json(Path(self.config.invocation_params.dir, settings.save_baseline), run, self._mask)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or self.run is None or not self.run["cases"]:
+        if self.is_worker or self.run is None or not (self.run["cases"] or self.collection_errors):
             return
         tr = terminalreporter
         tr.write_sep("=", "qa-harness summary")
