@@ -47,8 +47,15 @@ class CaseFile(_HarnessCollector):
     def collect(self) -> Iterator[pytest.Collector]:
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.display(self.path))
-        spec = session.spec_for(self.path, parsed.service)
-        cases = resolve_cases(parsed, doc, spec.service, check_names(), lambda name: get_check(name).scope)
+        spec = session.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        cases = resolve_cases(
+            parsed,
+            doc,
+            spec.service,
+            check_names(),
+            lambda name: get_check(name).scope,
+            lambda name, arg: get_check(name).arg_errors(arg),
+        )
         for case in cases:
             yield CaseNode.from_parent(self, name=case.id, case=case)
 
