@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 from harness._errors import HarnessUsageError
 from harness._redact import redact_text
 from harness._report.baseline import Regression, compare_with_baseline, load_baseline
+from harness._report.lock import ReportDirLock
 from harness._report.records import case_header, one_line
 from harness._report.render import render_summary_md, terminal_lines
 from harness._report.run import RunCollector, build_run_record, write_json
@@ -70,8 +73,16 @@ class ReportPlugin:
         self.baseline: dict[str, Any] | None = None
         self.allure_recorder: Any = None
         self.collection_errors: list[dict[str, str]] = []
+        self.lock: ReportDirLock | None = None
+        self._previous_sigterm: Any = None
+        self._handle_sigterm()
         if not self.is_worker and not config.option.collectonly:
             _check_writable(self.report_dir)
+            self.lock = ReportDirLock(self.report_dir)
+            try:
+                self.lock.acquire()
+            except HarnessUsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
         if self.settings.baseline and not self.is_worker:
             try:
                 self.baseline = load_baseline(self.settings.baseline)
@@ -107,6 +118,25 @@ class ReportPlugin:
         # Every plugin's header lines (pytest-base-url prints the URL, password and all) with secrets masked.
         lines = yield
         return [[self._mask(line) for line in x] if isinstance(x, list) else self._mask(str(x)) for x in lines]
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+        if self.lock is not None:
+            self.lock.release()
+
+    def _handle_sigterm(self) -> None:
+        """SIGTERM (a CI job cancelled, a container stopped) ends the run like Ctrl-C: reports still written."""
+        self._previous_sigterm = None
+        if self.is_worker or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # someone else handles it: leave theirs alone
+
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, interrupt)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
