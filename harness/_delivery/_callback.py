@@ -37,15 +37,16 @@ class CallbackAdapter:
     checks to judge. After that delivery the adapter keeps listening for ``settle_s`` to catch
     duplicates. Every wait is bounded by ``request.timeout_s`` from the moment the request is sent.
 
-    Rejected deliveries (unsigned, badly signed or stale, over the receiver's size limit) never end
-    the wait nor become the result: anyone who can reach the receiver can send them. They are listed
-    in the transcript, and are a problem only when no authentic delivery arrives in time.
+    Rejected deliveries (unsigned, badly signed or stale, replayed from another job, over the
+    receiver's size limit) never end the wait nor become the result: anyone who can reach the
+    receiver can send them. They are listed in the transcript, and are a problem only when no
+    authentic delivery arrives in time.
 
     Problems: ``callback_never_arrived``, ``callback_duplicate``, ``callback_late``,
-    ``callback_wrong_id``, ``callback_bad_signature``, ``callback_unsigned``, ``callback_too_large``,
-    ``callback_bad_payload`` (not JSON), ``callback_no_ack_id`` (2xx acknowledgement without a job
-    id), ``timeout`` (no acknowledgement in time), ``transport_error``. A non-2xx acknowledgement is
-    recorded and returned without a problem.
+    ``callback_wrong_id``, ``callback_bad_signature``, ``callback_unsigned``, ``callback_replayed``,
+    ``callback_too_large``, ``callback_bad_payload`` (not JSON), ``callback_no_ack_id`` (2xx
+    acknowledgement without a job id), ``timeout`` (no acknowledgement in time), ``transport_error``.
+    A non-2xx acknowledgement is recorded and returned without a problem.
     """
 
     delivery = "callback"
@@ -170,6 +171,9 @@ def _unanswered(deliveries: list[CallbackDelivery], slot: CallbackSlot, waited: 
                 "Do the service and --harness-callback-secret use the same secret?",
             )
         )
+    replayed = [d for d in deliveries if d.verdict == "replayed"]
+    if replayed:
+        problems.append(Problem("callback_replayed", f"{len(replayed)} callback(s): {replayed[0].detail}, {within}"))
     too_large = [d for d in deliveries if d.verdict == "too_large"]
     if too_large:
         problems.append(Problem("callback_too_large", f"{len(too_large)} callback(s): {too_large[0].detail}, {within}"))

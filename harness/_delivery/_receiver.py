@@ -12,7 +12,8 @@ asked for it even when the payload carries the wrong job id. Answers:
   retries forever because of the harness;
 - ``401`` when a secret is set and the signature is missing or wrong: that is what a real consumer
   does, and it lets the service's retry path run (retries carry the same ``webhook-id`` and are not
-  counted as duplicates). Such a delivery is recorded but never wakes the waiting adapter: anyone
+  counted as duplicates), and when a validly signed message was already delivered to another job's
+  path (a replay). Such a delivery is recorded but never wakes the waiting adapter: anyone
   who can reach the receiver can post to it, so only an authentic delivery may become the result;
 - ``400`` when the body is not JSON, ``405`` for a non-POST;
 - ``413`` for a body over ``max_body_bytes``: reading stops at the limit, nothing is kept;
@@ -84,7 +85,8 @@ class CallbackDelivery:
     """The body parsed as JSON, or None if it is not JSON."""
     verdict: str
     """``ok`` (signature valid), ``unverified`` (no secret or unsigned endpoint), ``not_json`` (after
-    either of those), or a rejection: ``unsigned``, ``bad_signature``, ``too_large``."""
+    either of those), or a rejection: ``unsigned``, ``bad_signature``, ``replayed`` (validly signed,
+    but already delivered to another job's URL), ``too_large``."""
     detail: str
     """Why the verdict, e.g. the verification error."""
     answered: int
@@ -219,6 +221,7 @@ class CallbackReceiver:
         self._late: list[CallbackDelivery] = []
         self._unexpected: list[CallbackDelivery] = []
         self._unexpected_count = 0
+        self._signed_ids: dict[str, str] = {}  # webhook-id of each validly signed message -> its path token
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -439,7 +442,9 @@ class CallbackReceiver:
             status = 413
         else:
             payload, verdict, detail = self._verify(headers, body, verify)
-            if verdict in ("unsigned", "bad_signature"):
+            if verdict == "ok":
+                verdict, detail = self._check_replay(headers["webhook-id"], token, verdict, detail)
+            if verdict in ("unsigned", "bad_signature", "replayed"):
                 status = 401
             elif verdict == "not_json":
                 status = 400
@@ -475,6 +480,18 @@ class CallbackReceiver:
         if status == 200:
             return status, {"received": True}
         return status, {"error": detail}
+
+    def _check_replay(self, message_id: str, token: str, verdict: str, detail: str) -> tuple[str, str]:
+        """A validly signed message already delivered to another job's URL is a replay, not this job's result.
+
+        The signature covers the id, timestamp and body but not the URL, so within its five minutes
+        a captured delivery would verify at any callback path.
+        """
+        with self._lock:
+            first = self._signed_ids.setdefault(message_id, token)
+        if first != token:
+            return "replayed", f"webhook-id {message_id} was already delivered to another job's callback URL"
+        return verdict, detail
 
     def _verify(self, headers: dict[str, str], body: bytes, verify: bool) -> tuple[Any, str, str]:
         """(payload, verdict, detail) for one delivery."""

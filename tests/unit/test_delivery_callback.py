@@ -299,6 +299,25 @@ def test_a_large_one_word_reply_does_not_stall_the_loop(receiver: CallbackReceiv
     assert max(gaps) < 1.0
 
 
+def test_a_signed_message_replayed_from_another_job_is_rejected(receiver: CallbackReceiver) -> None:
+    answers: list[int] = []
+
+    async def plan(url: str, job_id: str) -> None:
+        # A genuine, validly signed delivery to another job, captured and re-sent to this job's URL.
+        other = receiver.expect()
+        captured = {"body": payload(job_id, text="another job's exam"), "msg_id": f"msg_{uuid.uuid4().hex}"}
+        when = datetime.now(tz=UTC)
+        answers.append(await post(other.url, **captured, timestamp=when))
+        answers.append(await post(url, **captured, timestamp=when))
+        other.close()
+
+    outcome, _ = run_job(receiver, plan, timeout_s=0.5)
+    assert answers == [200, 401]
+    assert kinds(outcome) == ["callback_replayed"]
+    assert "already delivered to another job's callback URL" in outcome.problems[0].message
+    assert outcome.body is None
+
+
 def test_never_sent_is_reported_after_a_bounded_wait(receiver: CallbackReceiver) -> None:
     async def plan(url: str, job_id: str) -> None:
         pass
