@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from harness._errors import CaseFileError
 from harness._validation import StrictModel, validation_error
-from harness._yaml import load_located
+from harness._yaml import read_located
 
 Delivery = Literal["sync", "callback", "sse"]
 
@@ -77,11 +76,7 @@ class ServiceSpec(StrictModel):
 
 def parse_service_spec(path: Path, display: str) -> ServiceSpec:
     """Read and validate a service spec; problems are a ``CaseFileError`` naming file:line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(display, None, f"cannot read service spec: {exc}") from None
-    doc = load_located(text, display)
+    doc = read_located(path, display)
     try:
         return ServiceSpec.model_validate(doc.data)
     except ValidationError as exc:
