@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from harness._checks import unregister_check
-from tests.plugin.conftest import Project
+from tests.support.pytester_project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 
