@@ -11,8 +11,13 @@ python="${PYTHON:-python}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/wheel-smoke.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
+# Build from a copy without build leftovers: a stale *.egg-info/SOURCES.txt in the checkout puts files in the
+# sdist that the package data no longer declares, and the smoke test would pass for the wrong reason.
+mkdir "$work/src"
+tar -C "$repo" -cf - --exclude=.git --exclude=.venv --exclude='*.egg-info' --exclude=build --exclude=dist \
+    --exclude=reports --exclude=node_modules --exclude=__pycache__ --exclude='.*_cache' . | tar -C "$work/src" -xf -
 # sdist first, then the wheel from it: a file missing from the sdist fails here too.
-"$python" -m build --outdir "$work/dist" "$repo" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+"$python" -m build --outdir "$work/dist" "$work/src" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 wheels=("$work"/dist/*.whl)
 echo "wheel-smoke: built ${wheels[0]##*/}"
 
