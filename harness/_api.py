@@ -350,6 +350,7 @@ def failure_lines(*verdicts: Outcome | CheckResult | ParityReport) -> list[str]:
 
 def assert_passed(*verdicts: Outcome | CheckResult | ParityReport) -> None:
     """Raise ``CheckFailed`` with the ``failure_lines`` of ``verdicts`` if any failed (a skipped check passes)."""
+    __tracebackhide__ = True  # pytest: the failure shows in the test, not in the harness
     lines = failure_lines(*verdicts)
     if lines:
         raise CheckFailed("\n".join(lines))

@@ -6,6 +6,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,6 +93,61 @@ async def test_deliver_from_async_code(harness_deliver):
     assert (outcome.delivery, outcome.problems) == ("sse", [])
     assert (await harness.arun_check(outcome, "retrieval_miss")).passed
 """
+
+
+# README.md's "From Python" example, verbatim (test_docs_show_the_tested_example keeps them equal).
+EXAMPLE = """\
+import uuid
+
+import pytest
+
+import harness
+
+EXAM = {"course_title": "Introduction to Biology", "course_topic": "Cell Structure", "num_questions": 3}
+GDP = "Can you explain the difference between nominal and real GDP?"
+FOLLOW_UP = "Got it. So what causes real GDP to rise or fall over time?"
+
+
+def test_exam_endpoints_agree(harness_deliver):
+    qa = harness_deliver("examgenerator", "qa", EXAM)
+    prod = harness_deliver("examgenerator", "prod", EXAM)  # an async job: waits for its signed callback
+    harness.assert_passed(
+        qa,
+        prod,
+        harness.run_check(prod, "exam_format"),
+        harness.run_check(prod, "question_count"),  # 3: the num_questions prod was sent
+        harness.compare(qa, prod, level="structural"),
+    )
+
+
+def test_a_follow_up_continues_the_conversation(harness_deliver):
+    chat = {"user_id": "u1", "course": "Macroeconomics 201", "conversation_id": f"py-{uuid.uuid4().hex}"}
+    harness_deliver("studycompanion", "prod", {**chat, "message": GDP})
+    follow_up = harness_deliver("studycompanion", "prod", {**chat, "message": FOLLOW_UP})
+    harness.assert_passed(follow_up, harness.run_check(follow_up, "icontains", ["rise", "fall"]))
+
+
+@pytest.mark.reference_faults("prod_drops_choices")
+def test_dropped_choices_are_caught(harness_deliver):
+    prod = harness_deliver("examgenerator", "prod", EXAM)
+    with pytest.raises(harness.CheckFailed, match="choices missing: 3 of 3 questions"):
+        harness.assert_passed(harness.run_check(prod, "choices_present"))
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_from_async_code(harness_deliver):
+    chat = {"user_id": "u1", "course": "Macroeconomics 201", "conversation_id": "py-async", "message": GDP}
+    reply = await harness_deliver.adeliver("studycompanion", "prod", chat)  # the test's loop keeps running
+    assert reply.timings.ttft_s < 5.0
+    harness.assert_passed(reply, await harness.arun_check(reply, "retrieval_miss"))
+"""
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -249,3 +305,17 @@ def test_faulted(reference_services):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*cannot start the reference services:*prod_drops_everything*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_the_readme_example_passes_under_xdist(project: Project) -> None:
+    project.exam_service()
+    project.chat_service()
+    project.write("tests/test_exam_flows.py", EXAMPLE)
+    result = project.run("-n", "2")
+    result.assert_outcomes(passed=4)
+
+
+def test_docs_show_the_tested_example() -> None:
+    doc = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.DOTALL)
+    assert EXAMPLE in blocks, "README.md: the From Python example differs from the tested one"
