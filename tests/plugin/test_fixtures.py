@@ -158,6 +158,7 @@ def fixture_project(project: Project, monkeypatch: pytest.MonkeyPatch) -> Projec
     project.write("conftest.py", CONFTEST)
     project.write("test_flow.py", TESTS)
     monkeypatch.setenv("NOTES", str(project.root / "notes.jsonl"))
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # when this suite itself runs under xdist
     return project
 
 
