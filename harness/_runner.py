@@ -13,19 +13,19 @@ import concurrent.futures
 import copy
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
-from harness._delivery import CallbackReceiver, Request, get_adapter
+from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
 from harness._errors import HarnessError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
-from harness._spec import EndpointSpec, ServiceSpec
+from harness._spec import ServiceSpec
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,97 @@ class Target:
     base_url: str
     qa_token: str | None = None
     callback_secret: str | None = None
+    model_url: str | None = None
+    """The in-process services' OpenAI-compatible model (``/v1``); None for a ``--base-url`` target."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets to mask wherever this target's traffic is shown."""
+        return tuple(s for s in (self.qa_token, self.callback_secret) if s)
+
+
+Auth = Literal["default", "none", "invalid"]
+
+
+def problem_lines(outcome: Outcome) -> list[str]:
+    """An outcome's delivery problems as failure lines (``kind: message``)."""
+    return [f"{p.kind}: {p.message}" for p in outcome.problems]
+
+
+def check_lines(checks: Iterable[CheckResult]) -> list[str]:
+    """Failed checks as failure lines (``name: message``)."""
+    return [f"{c.name}: {c.message}" for c in checks if not c.passed]
+
+
+def parity_lines(report: ParityReport, prefix: str = "") -> list[str]:
+    """A failed parity report as failure lines: the verdict, then its diffs (none when it passed)."""
+    if report.passed:
+        return []
+    lines = [f"{prefix}{report.level} parity failed: {report.summary}"]
+    return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
+
+
+def build_request(
+    target: Target,
+    spec: ServiceSpec,
+    endpoint: str,
+    *,
+    body: Any = None,
+    raw_body: str | None = None,
+    headers: Mapping[str, str | None] | None = None,
+    auth: Auth = "default",
+    conversation: str | None = None,
+    timeout_s: float = 60.0,
+) -> Request:
+    """The ``Request`` for ``endpoint`` (``qa`` or ``prod``) of ``spec`` at ``target``.
+
+    ``headers`` mapped to None are never sent; ``auth`` sends the target's QA token (``default``), none,
+    or a wrong one, where the endpoint wants it; ``conversation`` replaces the spec's conversation id in
+    ``body`` (case files: one id per run, case and endpoint). ``body`` is sent as given: copy it first.
+    """
+    endpoint_spec = spec.endpoint(endpoint)
+    sent: dict[str, str] = {}
+    omit: set[str] = set()
+    for name, value in (headers or {}).items():
+        if value is None:
+            omit.add(name)
+        else:
+            sent[name] = value
+    if endpoint_spec.auth == "qa_token" and auth != "none":
+        token = target.qa_token or ""
+        if auth == "invalid":
+            token = "invalid-" + secrets.token_hex(8)
+        sent.setdefault("Authorization", f"Bearer {token}")
+    content: bytes | None = None
+    id_field = spec.conversation.id_field if spec.conversation else None
+    if raw_body is not None:
+        content = raw_body.encode("utf-8")
+        body = None
+        sent.setdefault("Content-Type", "application/json")
+    elif conversation is not None and isinstance(body, dict) and id_field in body:
+        body[id_field] = conversation
+    return Request(
+        endpoint=endpoint,
+        method=endpoint_spec.method,
+        url=target.base_url.rstrip("/") + endpoint_spec.path,
+        spec=endpoint_spec,
+        headers=sent,
+        omit_headers=frozenset(omit),
+        json=body,
+        content=content,
+        timeout_s=timeout_s,
+        secrets=target.secrets,
+    )
+
+
+async def deliver_request(
+    client: httpx.AsyncClient, request: Request, adapters: dict[str, DeliveryAdapter], receiver: CallbackReceiver | None
+) -> Outcome:
+    """Send ``request`` through the adapter of its delivery mode (made on first use, kept in ``adapters``)."""
+    delivery = request.spec.delivery
+    if delivery not in adapters:
+        adapters[delivery] = get_adapter(delivery, receiver=receiver)
+    return await adapters[delivery].deliver(client, request)
 
 
 @dataclass
@@ -52,9 +143,7 @@ class TurnResult:
     @property
     def failures(self) -> list[str]:
         """Delivery problems and failed checks, one line each."""
-        lines = [f"{p.kind}: {p.message}" for p in self.outcome.problems]
-        lines += [f"{c.name}: {c.message}" for c in self.checks if not c.passed]
-        return lines
+        return problem_lines(self.outcome) + check_lines(self.checks)
 
 
 @dataclass
@@ -100,18 +189,10 @@ class ParityRun:
         """Readable failures with their diffs."""
         if self.blocked:
             return self.blocked
-        parts = []
+        parts: list[str] = []
         for number, report in enumerate(self.reports, 1):
-            if report.passed:
-                continue
-            prefix = f"turn {number}: " if len(self.reports) > 1 else ""
-            parts.append(f"{prefix}{report.level} parity failed: {report.summary}")
-            if report.text_diff:
-                parts.append(report.text_diff)
-            if report.json_diff:
-                parts.append(report.json_diff)
-        parts += [f"{c.name}: {c.message}" for c in self.checks if not c.passed]
-        return "\n".join(parts)
+            parts += parity_lines(report, f"turn {number}: " if len(self.reports) > 1 else "")
+        return "\n".join(parts + check_lines(self.checks))
 
 
 @dataclass
@@ -205,13 +286,11 @@ class CaseRunner:
         self.run_id = run_id or secrets.token_hex(4)
         self._futures: dict[str, concurrent.futures.Future[CaseResult]] = {}
         self._lock = threading.Lock()
+        self._callback_host = callback_host
+        self._callback_url = callback_url
         self._receiver: CallbackReceiver | None = None
         if any(spec.endpoint(ep).delivery == "callback" for spec in specs.values() for ep in ("qa", "prod")):
-            # Started here, on the caller's thread, so its start-up never blocks the runner's loop.
-            self._receiver = CallbackReceiver(
-                host=callback_host, public_url=callback_url, secret=target.callback_secret
-            )
-            self._receiver.start()
+            self._start_receiver()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-runner", daemon=True)
         self._thread.start()
@@ -232,11 +311,17 @@ class CaseRunner:
             keepalive_expiry=2.0,
         )
         self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(self.timeout_s, connect=10.0))
-        self._adapters = {
-            delivery: get_adapter(delivery, receiver=self._receiver)
-            for delivery in ("sync", "sse", "callback")
-            if delivery != "callback" or self._receiver is not None
-        }
+        self._adapters: dict[str, DeliveryAdapter] = {}
+
+    def _start_receiver(self) -> None:
+        # On the caller's thread, so its start-up never blocks the runner's loop; one per process.
+        with self._lock:
+            if self._receiver is None:
+                receiver = CallbackReceiver(
+                    host=self._callback_host, public_url=self._callback_url, secret=self.target.callback_secret
+                )
+                receiver.start()
+                self._receiver = receiver
 
     def close(self) -> None:
         """Cancel what is still in flight, close the client and the receiver, stop the loop."""
@@ -272,6 +357,15 @@ class CaseRunner:
         """Start many cases; they queue on the concurrency bound in this order."""
         for case in cases:
             self.submit(case)
+
+    def submit_delivery(self, request: Request) -> concurrent.futures.Future[Outcome]:
+        """Send one prepared request on the runner's loop, outside the case concurrency bound.
+
+        Callback endpoints go through this process's callback receiver (started here if no case needed it).
+        """
+        if request.spec.delivery == "callback":
+            self._start_receiver()
+        return asyncio.run_coroutine_threadsafe(self._deliver(request), self._loop)
 
     def result(self, case: ResolvedCase) -> CaseResult:
         """Wait for the case's result, bounded by its own timeouts."""
@@ -312,12 +406,11 @@ class CaseRunner:
         self, case: ResolvedCase, spec: ServiceSpec, endpoint: str, repeat: int, sample: int
     ) -> SideRun:
         side = SideRun(endpoint=endpoint)
-        endpoint_spec = spec.endpoint(endpoint)
         conversation = f"{self.run_id}-{case.id}-{endpoint}-{repeat}-{sample}"
         for turn_input, turn_checks in case.turns:
-            request = self._request(case, spec, endpoint_spec, endpoint, turn_input, conversation)
+            request = self._request(case, spec, endpoint, turn_input, conversation)
             try:
-                outcome = await self._adapters[endpoint_spec.delivery].deliver(self._client, request)
+                outcome = await self._deliver(request)
             except HarnessError as exc:
                 side.error = exc
                 return side
@@ -337,6 +430,9 @@ class CaseRunner:
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
         return side
+
+    async def _deliver(self, request: Request) -> Outcome:
+        return await deliver_request(self._client, request, self._adapters, self._receiver)
 
     async def _parity(self, case: ResolvedCase, qa_runs: list[SideRun], prod_runs: list[SideRun]) -> ParityRun:
         qa, prod = qa_runs[0], prod_runs[0]
@@ -386,46 +482,26 @@ class CaseRunner:
         self,
         case: ResolvedCase,
         spec: ServiceSpec,
-        endpoint_spec: EndpointSpec,
         endpoint: str,
         turn_input: dict[str, Any] | None,
         conversation: str,
     ) -> Request:
-        headers: dict[str, str] = {}
-        omit: set[str] = set()
-        for name, value in case.headers.items():
-            if value is None:
-                omit.add(name)
-            else:
-                headers[name] = value
-        if endpoint_spec.auth == "qa_token" and case.case.auth != "none":
-            token = self.target.qa_token or ""
-            if case.case.auth == "invalid":
-                token = "invalid-" + secrets.token_hex(8)
-            headers.setdefault("Authorization", f"Bearer {token}")
         body: Any = None
-        content: bytes | None = None
-        if case.case.raw_body is not None:
-            content = case.case.raw_body.encode("utf-8")
-            headers.setdefault("Content-Type", "application/json")
-        else:
+        if case.case.raw_body is None:
             body = copy.deepcopy(case.case.input) if case.case.input is not None else {}
             if turn_input:
                 body.update(copy.deepcopy(turn_input))
-            if spec.conversation and spec.conversation.id_field in body:
-                # Per run and endpoint: QA and prod histories never mix, reruns never collide.
-                body[spec.conversation.id_field] = conversation
-        return Request(
-            endpoint=endpoint,
-            method=endpoint_spec.method,
-            url=self.target.base_url.rstrip("/") + endpoint_spec.path,
-            spec=endpoint_spec,
-            headers=headers,
-            omit_headers=frozenset(omit),
-            json=body,
-            content=content,
+        return build_request(
+            self.target,
+            spec,
+            endpoint,
+            body=body,
+            raw_body=case.case.raw_body,
+            headers=case.headers,
+            auth=case.case.auth,
+            # Per run and endpoint: QA and prod histories never mix, reruns never collide.
+            conversation=conversation,
             timeout_s=case.timeout_s or self.timeout_s,
-            secrets=tuple(s for s in (self.target.qa_token, self.target.callback_secret) if s),
         )
 
 
