@@ -6,13 +6,13 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reference_services import RunningStack, start_stack
-from tests.plugin.conftest import Project
+from tests.support.pytester_project import Project
+from tests.support.readme import code_blocks
 
 CASES = """\
 cases:
@@ -146,8 +146,6 @@ async def test_from_async_code(harness_deliver):
     assert reply.timings.ttft_s < 5.0
     harness.assert_passed(reply, await harness.arun_check(reply, "retrieval_miss"))
 """
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -317,6 +315,4 @@ def test_the_readme_example_passes_under_xdist(project: Project) -> None:
 
 
 def test_docs_show_the_tested_example() -> None:
-    doc = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", doc, re.DOTALL)
-    assert EXAMPLE in blocks, "README.md: the From Python example differs from the tested one"
+    assert EXAMPLE in code_blocks("python"), "README.md: the From Python example differs from the tested one"
