@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness._case import ResolvedCase, parse_case_file, resolve_cases
-from harness._checks import check_names, get_check
 from harness._errors import CheckFailed, HarnessError
-from harness._session import HarnessSession
 
 if TYPE_CHECKING:
+    from harness._case import ResolvedCase
     from harness._runner import CaseResult
+    from harness._session import HarnessSession
 
 PARTS = ("qa", "prod", "parity")
 
-session_key = pytest.StashKey[HarnessSession]()
+# Typed by annotation only: the session module loads when a run first needs it, not with the plugin.
+session_key: pytest.StashKey[HarnessSession] = pytest.StashKey()
 
 
 class _HarnessCollector(pytest.File):
@@ -45,6 +45,10 @@ class CaseFile(_HarnessCollector):
     """A YAML case file: one collector per case."""
 
     def collect(self) -> Iterator[pytest.Collector]:
+        # Lazy: pydantic, YAML and the check registry load with the first case file, not with the plugin.
+        from harness._case import parse_case_file, resolve_cases
+        from harness._checks import check_names, get_check
+
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.display(self.path))
         spec = session.spec_for(self.path, parsed.service)

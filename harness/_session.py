@@ -12,14 +12,13 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness._case import ResolvedCase
-from harness._checks import CheckSettings
 from harness._errors import CaseFileError, HarnessError
 from harness._options import HarnessSettings
-from harness._spec import ServiceSpec, parse_service_spec
 
 if TYPE_CHECKING:
+    from harness._case import ResolvedCase
     from harness._runner import CaseRunner
+    from harness._spec import ServiceSpec
 
 SPEC_FILENAME = "service.yaml"
 
@@ -70,6 +69,8 @@ class HarnessSession:
     def spec_at(self, path: Path) -> ServiceSpec:
         """The service spec in ``path`` (parsed once)."""
         if path not in self.specs:
+            from harness._spec import parse_service_spec  # lazy: pydantic loads with the first spec
+
             self.specs[path] = parse_service_spec(path, self.display(path))
         return self.specs[path]
 
@@ -119,6 +120,7 @@ class HarnessSession:
         return self.runner
 
     def _start(self) -> CaseRunner:
+        from harness._checks import CheckSettings
         from harness._runner import CaseRunner, Target  # lazy: collection-only runs never need it
 
         settings = self.settings

@@ -11,13 +11,15 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
-
-import jsonschema
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from harness._errors import CheckFailed, CheckSkipped, HarnessError
 from harness._outcome import Outcome
 from harness._render import json_path, short_repr
+
+if TYPE_CHECKING:
+    import jsonschema
 
 Scope = Literal["side", "pair"]
 CheckFn = Callable[["CheckContext", Any], Awaitable[None] | None]
@@ -88,9 +90,15 @@ class RegisteredCheck:
         """Describe why ``arg`` does not fit ``arg_schema`` (empty when it fits)."""
         if self.arg_schema is None:
             return []
-        validator = jsonschema.Draft202012Validator(self.arg_schema)
-        errors = sorted(validator.iter_errors(arg), key=lambda e: list(e.absolute_path))
+        errors = sorted(self._validator.iter_errors(arg), key=lambda e: list(e.absolute_path))
         return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors]
+
+    @cached_property
+    def _validator(self) -> jsonschema.Draft202012Validator:
+        # Built once per check, not per run; jsonschema is imported on first use, never at plugin load.
+        import jsonschema
+
+        return jsonschema.Draft202012Validator(self.arg_schema or {})
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,11 @@ def register_check(
             f"check {name!r} is already registered (by {existing.__module__}.{existing.__qualname__}); "
             "pick another name or pass replace=True"
         )
-    if arg_schema is not None:
+    # The built-ins' schemas are validated by a test (test_import_cost); skipping them here keeps jsonschema
+    # out of every run that never validates an argument.
+    if arg_schema is not None and not fn.__module__.startswith("harness._checks."):
+        import jsonschema
+
         try:
             jsonschema.Draft202012Validator.check_schema(arg_schema)
         except jsonschema.SchemaError as exc:
