@@ -7,13 +7,16 @@ from pathlib import Path
 
 import httpcore
 import httpcore2
+import numpy
 import pytest
 
 # pytester's in-process runs drop every module first imported during a run from sys.modules. httpx and
 # httpx2 import their HTTP cores lazily and cache the core-to-httpx exception mapping: a core first imported
 # inside a run comes back afterwards as a second copy whose exceptions nothing maps, so a refused connection
 # surfaces as a raw httpcore2.ConnectError in every later test of the session. Import the cores up front.
-del httpcore, httpcore2
+# numpy (rank-bm25 and deepdiff load it, lazily since the plugin imports nothing heavy) refuses a second
+# import in one process outright, so it is imported up front too.
+del httpcore, httpcore2, numpy
 
 EXAM_SPEC = """\
 service: examgenerator
