@@ -8,6 +8,7 @@ the runner on first use, and decides how far ahead to submit cases so their netw
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ class Prefetch(Enum):
 
     ALL = "all"
     """A single process runs every selected case: submit them all."""
+    PINNED = "pinned"
+    """Under the harness's xdist scheduler: every case file pinned to this worker, known from the collection
+    before the first item (and, whole, any file handed over later, say from a worker that crashed)."""
     FILE = "file"
     """Under xdist with case files kept on one worker: submit the current item's whole file."""
     CASE = "case"
@@ -37,10 +41,20 @@ class Prefetch(Enum):
 class HarnessSession:
     """Per-process state: specs, the selected cases, the target and the runner (started lazily)."""
 
-    def __init__(self, settings: HarnessSettings, *, rootpath: Path, prefetch: Prefetch = Prefetch.ALL) -> None:
+    def __init__(
+        self,
+        settings: HarnessSettings,
+        *,
+        rootpath: Path,
+        prefetch: Prefetch = Prefetch.ALL,
+        shared_target: Mapping[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.rootpath = rootpath
         self.prefetch_scope = prefetch
+        self.shared_target = shared_target
+        """xdist worker: the services the controller started (see :meth:`share_target`)."""
+        self.pinned: set[str] = set()
         self.case_roots = [Path(rootpath, p).resolve() for p in settings.case_paths]
         self.specs: dict[Path, ServiceSpec] = {}
         self.selected: dict[str, list[ResolvedCase]] = {}
@@ -105,7 +119,34 @@ class HarnessSession:
             self._selected_keys.add(case.key)
             self.selected.setdefault(case.file, []).append(case)
 
+    def pin(self, files: set[str]) -> None:
+        """Name the case files this worker runs, all of them (``Prefetch.PINNED``)."""
+        self.pinned = files
+
     # ---------------------------------------------------------------- running
+
+    def share_target(self) -> Mapping[str, str] | None:
+        """xdist controller: start the in-process services once for every worker; their URLs and secrets.
+
+        None with ``--base-url`` (workers use it). A start-up failure is handed on as ``{"error": ...}``, and
+        every worker reports it on every item, as a worker that had failed to start them would.
+        """
+        if self.settings.base_url:
+            return None
+        if self.shared_target is None:
+            try:
+                stack = _start_local_target(self.settings)
+            except HarnessError as exc:
+                self.shared_target = {"error": str(exc)}
+            else:
+                self._stop_target = stack.stop
+                self.shared_target = {
+                    "base_url": stack.base_url,
+                    "model_base_url": getattr(stack, "model_base_url", None) or "",
+                    "qa_token": stack.qa_token or "",
+                    "callback_secret": stack.callback_secret or "",
+                }
+        return self.shared_target
 
     def get_runner(self) -> CaseRunner:
         """The runner, starting the target on first use; a start-up failure is raised for every item."""
@@ -125,8 +166,15 @@ class HarnessSession:
 
         settings = self.settings
         judge_url = settings.judge_url
+        shared = self.shared_target
         if settings.base_url:
             target = Target(settings.base_url, settings.qa_token, settings.callback_secret)
+        elif shared is not None:
+            # Started by the xdist controller: as with --base-url, but still reported as in-process.
+            if "error" in shared:
+                raise HarnessError(shared["error"])
+            target = Target(shared["base_url"], shared["qa_token"] or None, shared["callback_secret"] or None)
+            judge_url = judge_url or shared["model_base_url"] or None
         else:
             stack = _start_local_target(settings)
             self._stop_target = stack.stop
@@ -153,6 +201,8 @@ class HarnessSession:
         runner = self.get_runner()
         if self.prefetch_scope is Prefetch.ALL:
             scope = [case.file, *self.selected]  # this file first
+        elif self.prefetch_scope is Prefetch.PINNED:
+            scope = [case.file, *(file for file in self.selected if file in self.pinned)]
         elif self.prefetch_scope is Prefetch.FILE:
             scope = [case.file]
         else:
@@ -166,6 +216,8 @@ class HarnessSession:
     def secrets(self) -> tuple[str, ...]:
         """Every secret this process knows: the options' and those of services started in-process."""
         known = list(self.settings.secrets)
+        if self.shared_target is not None:
+            known += [s for s in (self.shared_target.get("qa_token"), self.shared_target.get("callback_secret")) if s]
         if self.runner is not None:
             known += [s for s in (self.runner.target.qa_token, self.runner.target.callback_secret) if s]
         return tuple(dict.fromkeys(known))

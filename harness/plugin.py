@@ -17,7 +17,7 @@ from harness._items import PARTS, CaseFile, CaseItem, SpecFile, session_key
 from harness._options import OPTIONS, help_text, resolve_settings
 from harness._report_plugin import ReportPlugin
 from harness._session import SPEC_FILENAME, HarnessSession
-from harness._xdist import CaseFileScheduling, prefetch_scope, send_late_callbacks
+from harness._xdist import CaseFileScheduling, pinned_case_files, prefetch_scope, send_late_callbacks, shared_target
 
 # ---------------------------------------------------------------- options
 
@@ -48,7 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(config.getoption, config.getini)
     except HarnessUsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    session = HarnessSession(settings, rootpath=config.rootpath, prefetch=prefetch_scope(config))
+    session = HarnessSession(
+        settings, rootpath=config.rootpath, prefetch=prefetch_scope(config), shared_target=shared_target(config)
+    )
     config.stash[session_key] = session
     config.pluginmanager.register(ReportPlugin(config, session), "harness-reporting")
     for part in PARTS:
@@ -80,6 +82,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         if isinstance(item, CaseItem) and not any(item.iter_markers("skip")):
             harness_session.select(item.case)
+    pinned = pinned_case_files(session.config, session.items)
+    if pinned is not None:
+        harness_session.pin(pinned)
 
 
 # ---------------------------------------------------------------- running
