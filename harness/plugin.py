@@ -17,6 +17,7 @@ from harness._items import PARTS, CaseFile, CaseItem, SpecFile, session_key
 from harness._options import OPTIONS, help_text, resolve_settings
 from harness._report_plugin import ReportPlugin
 from harness._session import SPEC_FILENAME, HarnessSession
+from harness._shards import WholeCasesOnShards, splits_into_shards
 from harness._xdist import CaseFileScheduling, pinned_case_files, prefetch_scope, send_late_callbacks, shared_target
 
 # ---------------------------------------------------------------- options
@@ -55,6 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportPlugin(config, session), "harness-reporting")
     for part in PARTS:
         config.addinivalue_line("markers", f"{part}: qa-harness items for the {part} side of a case")
+    if splits_into_shards(config):
+        # Registered before pytest-split's own plugin (its configure runs after ours), so our trylast
+        # collection hook runs just before its: pluggy calls same-rank hooks registered earlier first.
+        config.pluginmanager.register(WholeCasesOnShards(), "harness-whole-cases-on-shards")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(CaseFileScheduling(), "harness-xdist-scheduling")
 
