@@ -7,6 +7,8 @@ modules never import pytest (ruff's banned-api rule holds that line).
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,20 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 # ---------------------------------------------------------------- collection
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    # Collection builds long-lived objects by the hundred thousand (nodes, marks, cases) and next to no cyclic
+    # garbage, so the cyclic collector only rescans them, again and again: a third of collecting 10,000 cases.
+    # Garbage collection resumes right after (and catches up on the few cycles left meanwhile).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
