@@ -8,6 +8,12 @@ the runner on first use, and decides how far ahead to submit cases so their netw
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from harness._spec import ServiceSpec
 
 SPEC_FILENAME = "service.yaml"
+SHARED_TARGET_WAIT_S = 120.0
 
 
 class Prefetch(Enum):
@@ -47,13 +54,16 @@ class HarnessSession:
         *,
         rootpath: Path,
         prefetch: Prefetch = Prefetch.ALL,
-        shared_target: Mapping[str, str] | None = None,
+        shared_target_file: Path | None = None,
     ) -> None:
         self.settings = settings
         self.rootpath = rootpath
         self.prefetch_scope = prefetch
-        self.shared_target = shared_target
-        """xdist worker: the services the controller started (see :meth:`share_target`)."""
+        self.shared_target: Mapping[str, str] | None = None
+        """The services the xdist controller started for every worker (see :meth:`share_target`)."""
+        self.shared_target_file = shared_target_file
+        """xdist worker: where the controller writes ``shared_target`` once the services are up."""
+        self._sharing: threading.Thread | None = None
         self.pinned: set[str] = set()
         self.case_roots = [Path(rootpath, p).resolve() for p in settings.case_paths]
         self.specs: dict[Path, ServiceSpec] = {}
@@ -148,6 +158,36 @@ class HarnessSession:
                 }
         return self.shared_target
 
+    def share_target_in_background(self) -> Path:
+        """xdist controller: start the services in a thread; return the file their URLs and secrets go to.
+
+        Workers boot and collect meanwhile (a second or two each) and read the file at their first item, so
+        starting the services is off the critical path instead of before the first worker is even spawned.
+        """
+        handoff = Path(tempfile.mkdtemp(prefix="harness-services-"), "target.json")
+
+        def start() -> None:
+            shared = self.share_target() or {"error": "no in-process services with --base-url"}
+            handoff.with_suffix(".tmp").write_text(json.dumps(dict(shared)), encoding="utf-8")
+            os.replace(handoff.with_suffix(".tmp"), handoff)  # atomic: a worker never reads half a file
+
+        self.shared_target_file = handoff
+        self._sharing = threading.Thread(target=start, name="harness-start-services", daemon=True)
+        self._sharing.start()
+        return handoff
+
+    def _await_shared_target(self, handoff: Path) -> Mapping[str, str]:
+        deadline = time.monotonic() + SHARED_TARGET_WAIT_S
+        while not handoff.is_file():
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    f"the xdist controller did not start the reference services within {SHARED_TARGET_WAIT_S:.0f} s; "
+                    "run without -n to see why, or pass --base-url"
+                )
+            time.sleep(0.02)
+        shared: dict[str, str] = json.loads(handoff.read_text(encoding="utf-8"))
+        return shared
+
     def get_runner(self) -> CaseRunner:
         """The runner, starting the target on first use; a start-up failure is raised for every item."""
         if self.startup_error is not None:
@@ -166,6 +206,8 @@ class HarnessSession:
 
         settings = self.settings
         judge_url = settings.judge_url
+        if self.shared_target is None and self.shared_target_file is not None and not settings.base_url:
+            self.shared_target = self._await_shared_target(self.shared_target_file)
         shared = self.shared_target
         if settings.base_url:
             target = Target(settings.base_url, settings.qa_token, settings.callback_secret)
@@ -228,6 +270,11 @@ class HarnessSession:
             self.late_callbacks += len(self.runner.late_callbacks)
             self.runner.close()
             self.runner = None
+        if self._sharing is not None:
+            self._sharing.join()  # a start-up still under way ends (bounded by the stack's own timeout) first
+            self._sharing = None
+            if self.shared_target_file is not None:
+                shutil.rmtree(self.shared_target_file.parent, ignore_errors=True)
         if self._stop_target is not None:
             self._stop_target()
             self._stop_target = None

@@ -8,13 +8,14 @@ before the first item runs, by :func:`pin_case_files` over the collection, which
 worker knows all of its case files from its first item and keeps them all in flight (``Prefetch.PINNED``)
 without ever running a case another worker runs. Other tests are still handed out as workers free up.
 
-Without ``--base-url`` the controller starts the in-process services once, when it sets up the first worker,
-and hands their URLs and secrets to every worker (``SharedTarget``); it stops them at the end of the session.
+Without ``--base-url`` the controller starts the in-process services once, in the background while the workers
+boot, and hands their URLs and secrets to every worker through a file named in ``workerinput`` (read at the
+worker's first item); it stops them at the end of the session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from harness._session import Prefetch
 
 FILES_STAY_ON_ONE_WORKER = "harness_files_stay_on_one_worker"
 CASE_FILES_PINNED = "harness_case_files_pinned"
-SHARED_TARGET = "harness_shared_target"
+SHARED_TARGET_FILE = "harness_shared_target_file"
 LATE_CALLBACKS = "harness_late_callbacks"
 
 
@@ -75,10 +76,20 @@ def prefetch_scope(config: pytest.Config) -> Prefetch:
     return Prefetch.FILE if workerinput.get(FILES_STAY_ON_ONE_WORKER) else Prefetch.CASE
 
 
-def shared_target(config: pytest.Config) -> Mapping[str, str] | None:
-    """Worker: the services the controller started for every worker, if it did."""
+def shared_target_file(config: pytest.Config) -> Path | None:
+    """Worker: where the controller writes the URLs and secrets of the services it starts for every worker."""
     workerinput = getattr(config, "workerinput", None)
-    return None if workerinput is None else workerinput.get(SHARED_TARGET)
+    given = None if workerinput is None else workerinput.get(SHARED_TARGET_FILE)
+    return Path(given) if given else None
+
+
+def start_shared_target(config: pytest.Config) -> None:
+    """Controller: start the in-process services for all workers, in the background, if this run needs them."""
+    session = config.stash[session_key]
+    # xdist registers its controller plugin only after our configure; its options already say what it will do.
+    distributing = getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None))
+    if distributing and not session.settings.base_url and not config.option.collectonly and _runs_case_files(config):
+        session.share_target_in_background()
 
 
 def pinned_case_files(config: pytest.Config, items: Iterable[pytest.Item]) -> set[str] | None:
@@ -127,10 +138,9 @@ class CaseFileScheduling:
         dist = config.getoption("dist")
         node.workerinput[FILES_STAY_ON_ONE_WORKER] = dist in ("load", "loadfile")
         node.workerinput[CASE_FILES_PINNED] = dist == "load"
-        if not config.option.collectonly and _runs_case_files(config):
-            shared = config.stash[session_key].share_target()  # started by the first node, reused after
-            if shared is not None:
-                node.workerinput[SHARED_TARGET] = dict(shared)
+        handoff = config.stash[session_key].shared_target_file
+        if handoff is not None:
+            node.workerinput[SHARED_TARGET_FILE] = str(handoff)
 
     @pytest.hookimpl
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

@@ -20,7 +20,14 @@ from harness._options import OPTIONS, help_text, resolve_settings
 from harness._report_plugin import ReportPlugin
 from harness._session import SPEC_FILENAME, HarnessSession
 from harness._shards import WholeCasesOnShards, splits_into_shards
-from harness._xdist import CaseFileScheduling, pinned_case_files, prefetch_scope, send_late_callbacks, shared_target
+from harness._xdist import (
+    CaseFileScheduling,
+    pinned_case_files,
+    prefetch_scope,
+    send_late_callbacks,
+    shared_target_file,
+    start_shared_target,
+)
 
 # ---------------------------------------------------------------- options
 
@@ -52,7 +59,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessUsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     session = HarnessSession(
-        settings, rootpath=config.rootpath, prefetch=prefetch_scope(config), shared_target=shared_target(config)
+        settings,
+        rootpath=config.rootpath,
+        prefetch=prefetch_scope(config),
+        shared_target_file=shared_target_file(config),
     )
     config.stash[session_key] = session
     config.pluginmanager.register(ReportPlugin(config, session), "harness-reporting")
@@ -64,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(WholeCasesOnShards(), "harness-whole-cases-on-shards")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(CaseFileScheduling(), "harness-xdist-scheduling")
+        start_shared_target(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
