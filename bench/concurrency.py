@@ -1,10 +1,12 @@
-"""How much overlapping network waits buys: wall time of N cases at a given model latency.
+"""How much overlapping network waits buys: wall time of a case suite at given model latencies.
 
-Runs the same generated case suite three ways against the in-process reference services:
-one case at a time (``--harness-concurrency 1``), concurrently in one process, and with
-``-n auto`` on top. Prints wall times and ratios against the one-at-a-time baseline of the same run.
+Runs the same suite three ways against the in-process reference services: one case at a time
+(``--harness-concurrency 1``), concurrently in one process (``--concurrency``, default the harness's 8),
+and with ``-n auto`` on top. Prints wall times of the whole ``pytest`` process and ratios against the
+one-at-a-time baseline and the one-process run of the same invocation.
 
-    python bench/concurrency.py --cases 24 --latency-ms 300
+    python bench/concurrency.py --suite shipped --latency-ms 0 200 1000   # the repo's cases/
+    python bench/concurrency.py --cases 24 --latency-ms 300               # a generated suite
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def write_suite(root: Path, cases: int) -> None:
     (root / "pytest.ini").write_text("[pytest]\n")
 
 
-def run(root: Path, latency_ms: float, *extra: str) -> tuple[float, str]:
+def run(root: Path, reports: Path, latency_ms: float, *extra: str) -> tuple[float, str]:
     """Wall time of one pytest run and its closing line."""
     command = [
         sys.executable,
@@ -72,7 +74,7 @@ def run(root: Path, latency_ms: float, *extra: str) -> tuple[float, str]:
         "--reference-model-latency-ms",
         str(latency_ms),
         "--harness-report-dir",
-        str(root / "reports"),
+        str(reports),
         *extra,
     ]
     started = time.perf_counter()
@@ -86,25 +88,34 @@ def run(root: Path, latency_ms: float, *extra: str) -> tuple[float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=24)
-    parser.add_argument("--latency-ms", type=float, default=300.0, help="model time to first token")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--suite", choices=["generated", "shipped"], default="generated")
+    parser.add_argument("--cases", type=int, default=24, help="generated suite: how many cases")
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[300.0], help="model time to first token")
+    parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_suite(root, args.cases)
-        print(f"{args.cases} cases (x3 items each), model latency {args.latency_ms:.0f} ms, {os.cpu_count()} CPUs")
+        if args.suite == "shipped":
+            root, paths = Path(__file__).resolve().parent.parent, ["cases"]
+            what = "the shipped suite (pytest cases)"
+        else:
+            root, paths = Path(tmp), []
+            write_suite(root, args.cases)
+            what = f"{args.cases} generated cases (x3 items each)"
         concurrent = ["--harness-concurrency", str(args.concurrency)]
         rows = [
             ("one at a time", ["--harness-concurrency", "1"]),
-            (f"concurrent ({args.concurrency})", concurrent),
-            (f"-n auto + concurrent ({args.concurrency})", ["-n", "auto", *concurrent]),
+            (f"one process, concurrency {args.concurrency}", concurrent),
+            (f"-n auto, concurrency {args.concurrency}", ["-n", "auto", *concurrent]),
         ]
-        baseline = None
-        for label, extra in rows:
-            elapsed, last = run(root, args.latency_ms, *extra)
-            baseline = baseline or elapsed
-            print(f"  {label:<34} {elapsed:7.2f} s   x{baseline / elapsed:5.2f} vs one-at-a-time   [{last}]")
+        for latency in args.latency_ms:
+            print(f"{what}, model latency {latency:.0f} ms, {os.cpu_count()} CPUs")
+            times: list[float] = []
+            for label, extra in rows:
+                elapsed, last = run(root, Path(tmp, "reports"), latency, *paths, *extra)
+                times.append(elapsed)
+                versus = f"   x{times[1] / elapsed:5.2f} vs one process" if len(times) > 2 else ""
+                ratio = times[0] / elapsed
+                print(f"  {label:<28} {elapsed:7.2f} s   x{ratio:5.2f} vs one at a time{versus}   [{last}]")
 
 
 if __name__ == "__main__":

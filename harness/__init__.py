@@ -4,43 +4,105 @@ The pytest plugin lives in ``harness.plugin`` (loaded through the ``pytest11`` e
 exports what users extend or call: the check registry, the result types, the exceptions, and the Python API
 (``deliver``, ``run_check``, ``compare``, ``assert_passed``; in tests the ``harness_deliver``,
 ``harness_target`` and ``reference_services`` fixtures).
+
+Names are imported on first access (PEP 562): pytest imports this package in every run of every project
+the plugin is installed in, and most of those runs never touch a check or a parity report.
 """
 
 from __future__ import annotations
 
-from harness._api import (
-    Deliverer,
-    adeliver,
-    arun_check,
-    assert_passed,
-    compare,
-    deliver,
-    failure_lines,
-    find_service_spec,
-    run_check,
-)
-from harness._checks import (
-    CheckContext,
-    CheckResult,
-    CheckSettings,
-    RegisteredCheck,
-    check,
-    check_names,
-    get_check,
-    parse_exam,
-    register_check,
-)
-from harness._errors import (
-    CaseFileError,
-    CheckFailed,
-    HarnessError,
-    HarnessUsageError,
-    ServiceUnreachable,
-)
-from harness._outcome import Outcome, Problem, Timings
-from harness._parity import ParityReport, compare_with_noise
-from harness._runner import Target
-from harness._spec import ServiceSpec
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness._api import (
+        Deliverer,
+        adeliver,
+        arun_check,
+        assert_passed,
+        compare,
+        deliver,
+        failure_lines,
+        find_service_spec,
+        run_check,
+    )
+    from harness._checks import (
+        CheckContext,
+        CheckResult,
+        CheckSettings,
+        RegisteredCheck,
+        check,
+        check_names,
+        get_check,
+        parse_exam,
+        register_check,
+    )
+    from harness._errors import (
+        CaseFileError,
+        CheckFailed,
+        HarnessError,
+        HarnessUsageError,
+        ServiceUnreachable,
+    )
+    from harness._outcome import (
+        Outcome,
+        Problem,
+        Timings,
+    )
+    from harness._parity import (
+        ParityReport,
+        compare_with_noise,
+    )
+    from harness._runner import (
+        Target,
+    )
+    from harness._spec import (
+        ServiceSpec,
+    )
+
+_EXPORTS = {
+    "harness._api": (
+        "Deliverer",
+        "adeliver",
+        "arun_check",
+        "assert_passed",
+        "compare",
+        "deliver",
+        "failure_lines",
+        "find_service_spec",
+        "run_check",
+    ),
+    "harness._checks": (
+        "CheckContext",
+        "CheckResult",
+        "CheckSettings",
+        "RegisteredCheck",
+        "check",
+        "check_names",
+        "get_check",
+        "parse_exam",
+        "register_check",
+    ),
+    "harness._errors": (
+        "CaseFileError",
+        "CheckFailed",
+        "HarnessError",
+        "HarnessUsageError",
+        "ServiceUnreachable",
+    ),
+    "harness._outcome": (
+        "Outcome",
+        "Problem",
+        "Timings",
+    ),
+    "harness._parity": (
+        "ParityReport",
+        "compare_with_noise",
+    ),
+    "harness._runner": ("Target",),
+    "harness._spec": ("ServiceSpec",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "CaseFileError",
@@ -74,3 +136,16 @@ __all__ = [
     "register_check",
     "run_check",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness._case import ResolvedCase, parse_case_file, resolve_cases
-from harness._checks import check_names, get_check
 from harness._errors import CheckFailed, HarnessError
-from harness._session import HarnessSession
 
 if TYPE_CHECKING:
+    from harness._case import ResolvedCase
     from harness._runner import CaseResult
+    from harness._session import HarnessSession
 
 PARTS = ("qa", "prod", "parity")
 
-session_key = pytest.StashKey[HarnessSession]()
+# Typed by annotation only: the session module loads when a run first needs it, not with the plugin.
+session_key: pytest.StashKey[HarnessSession] = pytest.StashKey()
 
 
 class _HarnessCollector(pytest.File):
@@ -45,6 +45,10 @@ class CaseFile(_HarnessCollector):
     """A YAML case file: one collector per case."""
 
     def collect(self) -> Iterator[pytest.Collector]:
+        # Lazy: pydantic, YAML and the check registry load with the first case file, not with the plugin.
+        from harness._case import parse_case_file, resolve_cases
+        from harness._checks import check_names, get_check
+
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.display(self.path))
         spec = session.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
@@ -56,39 +60,54 @@ class CaseFile(_HarnessCollector):
             lambda name: get_check(name).scope,
             lambda name, arg: get_check(name).arg_errors(arg),
         )
+        del parsed, doc  # the resolved cases hold all a run needs; the located document can go
+        marks = _MarkCache()
         for case in cases:
-            yield CaseNode.from_parent(self, name=case.id, case=case)
+            yield CaseNode.from_parent(self, name=case.id, case=case, marks=marks)
+
+
+class _MarkCache(dict[tuple[str, str | None], pytest.MarkDecorator]):
+    """One MarkDecorator per mark and reason in a file: ``pytest.mark.<name>`` validates on every lookup."""
+
+    def __missing__(self, key: tuple[str, str | None]) -> pytest.MarkDecorator:
+        name, reason = key
+        decorator: pytest.MarkDecorator = getattr(pytest.mark, name)
+        if reason is not None:
+            decorator = decorator(reason=reason)
+        self[key] = decorator
+        return decorator
 
 
 class CaseNode(pytest.Collector):
     """One case: its QA, prod and parity items."""
 
-    def __init__(self, *, case: ResolvedCase, **kwargs: Any) -> None:
+    def __init__(self, *, case: ResolvedCase, marks: _MarkCache, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
+        self.marks = marks
         for mark in case.marks:
             if isinstance(mark, str):
-                self.add_marker(mark)
+                self.add_marker(marks[mark, None])
             else:
                 for name, reason in mark.items():
-                    self.add_marker(getattr(pytest.mark, name)(reason=reason))
+                    self.add_marker(marks[name, reason])
 
     def collect(self) -> Iterator[pytest.Item]:
         parts: list[str] = list(self.case.case.endpoints)
         if len(parts) == 2:
             parts.append("parity")
         for part in parts:
-            yield CaseItem.from_parent(self, name=part, case=self.case, part=part)
+            yield CaseItem.from_parent(self, name=part, case=self.case, part=part, mark=self.marks[part, None])
 
 
 class CaseItem(pytest.Item):
     """The QA output, the prod output, or their parity, for one case."""
 
-    def __init__(self, *, case: ResolvedCase, part: str, **kwargs: Any) -> None:
+    def __init__(self, *, case: ResolvedCase, part: str, mark: pytest.MarkDecorator, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.part = part
-        self.add_marker(part)
+        self.add_marker(mark)
         self.result: CaseResult | None = None
         self.record: dict[str, Any] | None = None
 

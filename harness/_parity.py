@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from harness._case import PARITY_LEVELS, ParityLevel
 from harness._checks._exam import ExamQuestion, parse_exam
 from harness._checks._http import classify_error_body
@@ -242,6 +240,8 @@ def render_json_diff(
     """deepdiff's report of the bodies ``qa`` → ``prod`` (excluded paths left out), empty when equal."""
     if qa is None and prod is None:
         return ""
+    from deepdiff import DeepDiff  # lazy: 0.25 s of import, only when outputs are compared
+
     diff = DeepDiff(qa, prod, exclude_regex_paths=list(excluded), verbose_level=1)
     if not diff:
         return ""
@@ -320,6 +320,8 @@ def _text_presence(qa: Outcome, prod: Outcome) -> str:
 
 
 def _bodies_equal(qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]]) -> bool:
+    from deepdiff import DeepDiff  # lazy: 0.25 s of import, only when outputs are compared
+
     return not DeepDiff(qa, prod, exclude_regex_paths=list(excluded))
 
 
@@ -410,6 +412,8 @@ def _body_structure_differences(
     """Type changes at shared keys, plus added/removed keys when ``compare_keys``; values ignored."""
     if qa is None or prod is None:
         return []
+    from deepdiff import DeepDiff  # lazy: 0.25 s of import, only when outputs are compared
+
     diff = DeepDiff(qa, prod, exclude_regex_paths=list(excluded), ignore_numeric_type_changes=True)
     found = [
         f"{_path(path)} is {_type_name(change['old_type'])} on qa, {_type_name(change['new_type'])} on prod"

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Sequence
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness._case import ResolvedCase
-from harness._checks import CheckSettings
 from harness._errors import CaseFileError, HarnessError
 from harness._options import HarnessSettings
-from harness._spec import ServiceSpec, parse_service_spec
 
 if TYPE_CHECKING:
+    from harness._case import ResolvedCase
     from harness._runner import CaseRunner, Target
+    from harness._spec import ServiceSpec
 
 SPEC_FILENAME = "service.yaml"
+SHARED_TARGET_WAIT_S = 120.0
 
 
 class Prefetch(Enum):
@@ -31,6 +37,9 @@ class Prefetch(Enum):
 
     ALL = "all"
     """A single process runs every selected case: submit them all."""
+    PINNED = "pinned"
+    """Under the harness's xdist scheduler: every case file pinned to this worker, known from the collection
+    before the first item (and, whole, any file handed over later, say from a worker that crashed)."""
     FILE = "file"
     """Under xdist with case files kept on one worker: submit the current item's whole file."""
     CASE = "case"
@@ -40,10 +49,23 @@ class Prefetch(Enum):
 class HarnessSession:
     """Per-process state: specs, the selected cases, the target and the runner (started lazily)."""
 
-    def __init__(self, settings: HarnessSettings, *, rootpath: Path, prefetch: Prefetch = Prefetch.ALL) -> None:
+    def __init__(
+        self,
+        settings: HarnessSettings,
+        *,
+        rootpath: Path,
+        prefetch: Prefetch = Prefetch.ALL,
+        shared_target_file: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.rootpath = rootpath
         self.prefetch_scope = prefetch
+        self.shared_target: Mapping[str, str] | None = None
+        """The services the xdist controller started for every worker (see :meth:`share_target`)."""
+        self.shared_target_file = shared_target_file
+        """xdist worker: where the controller writes ``shared_target`` once the services are up."""
+        self._sharing: threading.Thread | None = None
+        self.pinned: set[str] = set()
         self.case_roots = [Path(rootpath, p).resolve() for p in settings.case_paths]
         self.specs: dict[Path, ServiceSpec] = {}
         self.selected: dict[str, list[ResolvedCase]] = {}
@@ -74,6 +96,8 @@ class HarnessSession:
     def spec_at(self, path: Path) -> ServiceSpec:
         """The service spec in ``path`` (parsed once)."""
         if path not in self.specs:
+            from harness._spec import parse_service_spec  # lazy: pydantic loads with the first spec
+
             self.specs[path] = parse_service_spec(path, self.display(path))
         return self.specs[path]
 
@@ -108,7 +132,64 @@ class HarnessSession:
             self._selected_keys.add(case.key)
             self.selected.setdefault(case.file, []).append(case)
 
+    def pin(self, files: set[str]) -> None:
+        """Name the case files this worker runs, all of them (``Prefetch.PINNED``)."""
+        self.pinned = files
+
     # ---------------------------------------------------------------- running
+
+    def share_target(self) -> Mapping[str, str] | None:
+        """xdist controller: start the in-process services once for every worker; their URLs and secrets.
+
+        None with ``--base-url`` (workers use it). A start-up failure is handed on as ``{"error": ...}``, and
+        every worker reports it on every item, as a worker that had failed to start them would.
+        """
+        if self.settings.base_url:
+            return None
+        if self.shared_target is None:
+            try:
+                stack = _start_local_target(self.settings, **_own_secrets(self.settings))
+            except HarnessError as exc:
+                self.shared_target = {"error": str(exc)}
+            else:
+                self._stop_target = stack.stop
+                self.shared_target = {
+                    "base_url": stack.base_url,
+                    "model_base_url": getattr(stack, "model_base_url", None) or "",
+                    "qa_token": stack.qa_token or "",
+                    "callback_secret": stack.callback_secret or "",
+                }
+        return self.shared_target
+
+    def share_target_in_background(self) -> Path:
+        """xdist controller: start the services in a thread; return the file their URLs and secrets go to.
+
+        Workers boot and collect meanwhile (a second or two each) and read the file at their first item, so
+        starting the services is off the critical path instead of before the first worker is even spawned.
+        """
+        handoff = Path(tempfile.mkdtemp(prefix="harness-services-"), "target.json")
+
+        def start() -> None:
+            shared = self.share_target() or {"error": "no in-process services with --base-url"}
+            handoff.with_suffix(".tmp").write_text(json.dumps(dict(shared)), encoding="utf-8")
+            os.replace(handoff.with_suffix(".tmp"), handoff)  # atomic: a worker never reads half a file
+
+        self.shared_target_file = handoff
+        self._sharing = threading.Thread(target=start, name="harness-start-services", daemon=True)
+        self._sharing.start()
+        return handoff
+
+    def _await_shared_target(self, handoff: Path) -> Mapping[str, str]:
+        deadline = time.monotonic() + SHARED_TARGET_WAIT_S
+        while not handoff.is_file():
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    f"the xdist controller did not start the reference services within {SHARED_TARGET_WAIT_S:.0f} s; "
+                    "run without -n to see why, or pass --base-url"
+                )
+            time.sleep(0.02)
+        shared: dict[str, str] = json.loads(handoff.read_text(encoding="utf-8"))
+        return shared
 
     def get_runner(self) -> CaseRunner:
         """The runner, starting the target on first use; a start-up failure is raised for every item."""
@@ -123,6 +204,7 @@ class HarnessSession:
         return self.runner
 
     def _start(self) -> CaseRunner:
+        from harness._checks import CheckSettings
         from harness._runner import CaseRunner  # lazy: collection-only runs never need it
 
         settings = self.settings
@@ -149,6 +231,8 @@ class HarnessSession:
         runner = self.get_runner()
         if self.prefetch_scope is Prefetch.ALL:
             scope = [case.file, *self.selected]  # this file first
+        elif self.prefetch_scope is Prefetch.PINNED:
+            scope = [case.file, *(file for file in self.selected if file in self.pinned)]
         elif self.prefetch_scope is Prefetch.FILE:
             scope = [case.file]
         else:
@@ -162,6 +246,8 @@ class HarnessSession:
     def secrets(self) -> tuple[str, ...]:
         """Every secret this process knows: the options' and those of services started in-process."""
         known = list(self.settings.secrets)
+        if self.shared_target is not None:
+            known += [s for s in (self.shared_target.get("qa_token"), self.shared_target.get("callback_secret")) if s]
         targets = [self._target] + [target for target, _ in self._reference.values()]
         known += [secret for target in targets if target is not None for secret in target.secrets]
         return tuple(dict.fromkeys(known))
@@ -169,8 +255,9 @@ class HarnessSession:
     # ---------------------------------------------------------------- the target, for the runner and fixtures
 
     def target(self) -> Target:
-        """What this run tests, started on first use: ``--base-url`` with the option secrets, or the
-        in-process services of ``harness_local_target``. A start-up failure is raised on every call."""
+        """What this run tests, started on first use: ``--base-url`` with the option secrets, the services the
+        xdist controller started for every worker, or the in-process services of ``harness_local_target``.
+        A start-up failure is raised on every call."""
         if self.startup_error is not None:
             raise self.startup_error
         if self._target is None:
@@ -181,9 +268,23 @@ class HarnessSession:
                 if settings.base_url:
                     self._target = Target(settings.base_url, settings.qa_token, settings.callback_secret)
                 else:
-                    stack = _start_local_target(settings)
-                    self._stop_target = stack.stop
-                    self._target = _stack_target(stack)
+                    if self.shared_target is None and self.shared_target_file is not None:
+                        self.shared_target = self._await_shared_target(self.shared_target_file)
+                    shared = self.shared_target
+                    if shared is not None:
+                        # Started by the xdist controller: as with --base-url, but still reported as in-process.
+                        if "error" in shared:
+                            raise HarnessError(shared["error"])
+                        self._target = Target(
+                            shared["base_url"],
+                            shared["qa_token"] or None,
+                            shared["callback_secret"] or None,
+                            shared["model_base_url"] or None,
+                        )
+                    else:
+                        stack = _start_local_target(settings, **_own_secrets(settings))
+                        self._stop_target = stack.stop
+                        self._target = _stack_target(stack)
             except HarnessError as exc:
                 self.startup_error = exc
                 raise
@@ -213,12 +314,22 @@ class HarnessSession:
             self.late_callbacks += len(self.runner.late_callbacks)
             self.runner.close()
             self.runner = None
+        if self._sharing is not None:
+            self._sharing.join()  # a start-up still under way ends (bounded by the stack's own timeout) first
+            self._sharing = None
+            if self.shared_target_file is not None:
+                shutil.rmtree(self.shared_target_file.parent, ignore_errors=True)
         if self._stop_target is not None:
             self._stop_target()
             self._stop_target = None
         for _, stop in self._reference.values():
             stop()
         self._reference.clear()
+
+
+def _own_secrets(settings: HarnessSettings) -> dict[str, str | None]:
+    """The QA token and callback secret the user gave: the in-process services use them, not generated ones."""
+    return {"qa_token": settings.qa_token, "callback_secret": settings.callback_secret}
 
 
 def _stack_target(stack: Any) -> Target:

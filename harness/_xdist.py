@@ -1,20 +1,69 @@
-"""pytest-xdist glue: keep a case file on one worker, and tell workers so.
+"""pytest-xdist glue: case files pinned to workers up front, and the in-process services shared by all of them.
 
 Controller and workers exchange plain values through ``workerinput`` / ``workeroutput``; workers always
-see ``dist="no"``, so the controller says whether a file stays on one worker.
+see ``dist="no"``, so the controller says how files are distributed.
+
+Under the default ``-n`` distribution (``load``) the harness's scheduler pins every case file to a worker
+before the first item runs, by :func:`pin_case_files` over the collection, which every worker also has: so a
+worker knows all of its case files from its first item and keeps them all in flight (``Prefetch.PINNED``)
+without ever running a case another worker runs. Other tests are still handed out as workers free up.
+
+Without ``--base-url`` the controller starts the in-process services once, in the background while the workers
+boot, and hands their URLs and secrets to every worker through a file named in ``workerinput`` (read at the
+worker's first item); it stops them at the end of the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness._items import PARTS, session_key
+from harness._items import PARTS, CaseItem, session_key
 from harness._session import Prefetch
 
 FILES_STAY_ON_ONE_WORKER = "harness_files_stay_on_one_worker"
+CASE_FILES_PINNED = "harness_case_files_pinned"
+SHARED_TARGET_FILE = "harness_shared_target_file"
 LATE_CALLBACKS = "harness_late_callbacks"
+
+
+def case_file_scope(nodeid: str) -> str | None:
+    """The case file of a harness item's node id (``file.yaml::case::part``); None for any other test."""
+    path, _, rest = nodeid.partition("::")
+    if path.endswith((".yaml", ".yml")) and rest.rsplit("::", 1)[-1] in PARTS:
+        return path
+    return None
+
+
+def pin_case_files(nodeids: Iterable[str], workers: int) -> dict[str, int]:
+    """Case file -> worker slot: largest file first to the least-loaded slot (ties: the lower slot).
+
+    Deterministic in the collection alone, so the controller and each worker compute the same answer.
+    """
+    sizes: dict[str, int] = {}
+    for nodeid in nodeids:
+        scope = case_file_scope(nodeid)
+        if scope is not None:
+            sizes[scope] = sizes.get(scope, 0) + 1
+    load = [0] * max(1, workers)
+    pins: dict[str, int] = {}
+    for scope, size in sorted(sizes.items(), key=lambda item: (-item[1], item[0])):
+        slot = min(range(len(load)), key=lambda i: (load[i], i))
+        pins[scope] = slot
+        load[slot] += size
+    return pins
+
+
+def worker_slot(workerid: str) -> int | None:
+    """``gw3`` -> 3; None for ids xdist did not number (custom ``--tx`` ids), which get no pinned files."""
+    number = workerid.removeprefix("gw")
+    return int(number) if number.isdigit() else None
+
+
+# ---------------------------------------------------------------- worker side
 
 
 def prefetch_scope(config: pytest.Config) -> Prefetch:
@@ -22,15 +71,76 @@ def prefetch_scope(config: pytest.Config) -> Prefetch:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
         return Prefetch.ALL
+    if workerinput.get(CASE_FILES_PINNED):
+        return Prefetch.PINNED
     return Prefetch.FILE if workerinput.get(FILES_STAY_ON_ONE_WORKER) else Prefetch.CASE
 
 
+def shared_target_file(config: pytest.Config) -> Path | None:
+    """Worker: where the controller writes the URLs and secrets of the services it starts for every worker."""
+    workerinput = getattr(config, "workerinput", None)
+    given = None if workerinput is None else workerinput.get(SHARED_TARGET_FILE)
+    return Path(given) if given else None
+
+
+def start_shared_target(config: pytest.Config) -> None:
+    """Controller: start the in-process services for all workers, in the background, if this run needs them."""
+    session = config.stash[session_key]
+    # xdist registers its controller plugin only after our configure; its options already say what it will do.
+    distributing = getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None))
+    if distributing and not session.settings.base_url and not config.option.collectonly and _runs_case_files(config):
+        session.share_target_in_background()
+
+
+def pinned_case_files(config: pytest.Config, items: Iterable[pytest.Item]) -> set[str] | None:
+    """Worker: the case files (as ``ResolvedCase.file``) the controller's scheduler pins to this worker."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or not workerinput.get(CASE_FILES_PINNED):
+        return None
+    slot = worker_slot(workerinput["workerid"])
+    if slot is None:
+        return set()
+    items = list(items)
+    pins = pin_case_files((item.nodeid for item in items), workerinput["workercount"])
+    return {
+        item.case.file
+        for item in items
+        if isinstance(item, CaseItem) and pins.get(item.nodeid.partition("::")[0]) == slot
+    }
+
+
+def send_late_callbacks(config: pytest.Config, count: int) -> None:
+    """Worker: hand this worker's late-callback count to the controller."""
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[LATE_CALLBACKS] = count
+
+
+# ---------------------------------------------------------------- controller side
+
+
+def _runs_case_files(config: pytest.Config) -> bool:
+    """Whether the run's paths can hold case files: ``pytest tests -n 2`` should not start the services."""
+    roots = config.stash[session_key].case_roots
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.partition("::")[0]).resolve()
+        if any(path.is_relative_to(root) or root.is_relative_to(path) for root in roots):
+            return True
+    return False
+
+
 class CaseFileScheduling:
-    """Controller plugin: sends all items of a case file to one worker, and sums workers' late callbacks."""
+    """Controller plugin: shares the services, pins case files to workers, sums workers' late callbacks."""
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[FILES_STAY_ON_ONE_WORKER] = node.config.getoption("dist") in ("load", "loadfile")
+        config = node.config
+        dist = config.getoption("dist")
+        node.workerinput[FILES_STAY_ON_ONE_WORKER] = dist in ("load", "loadfile")
+        node.workerinput[CASE_FILES_PINNED] = dist == "load"
+        handoff = config.stash[session_key].shared_target_file
+        if handoff is not None:
+            node.workerinput[SHARED_TARGET_FILE] = str(handoff)
 
     @pytest.hookimpl
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -44,17 +154,41 @@ class CaseFileScheduling:
         from xdist.scheduler import LoadScopeScheduling
 
         class CaseFileScheduler(LoadScopeScheduling):  # type: ignore[misc]
+            """LoadScope with a case file as one scope, sent whole and up front to the worker it is pinned to."""
+
+            _unsent_pins: dict[Any, list[str]] | None = None
+            pinned_work: dict[str, dict[str, bool]]
+
             def _split_scope(self, nodeid: str) -> str:
-                path, _, rest = nodeid.partition("::")
-                if path.endswith((".yaml", ".yml")) and rest.rsplit("::", 1)[-1] in PARTS:
-                    return path
-                return nodeid
+                return case_file_scope(nodeid) or nodeid
+
+            def _assign_work_unit(self, node: Any) -> None:
+                if self._unsent_pins is None:
+                    self._unsent_pins = self._take_pinned_scopes(node.workerinput["workercount"])
+                scopes = self._unsent_pins.pop(node, None)
+                if not scopes:
+                    super()._assign_work_unit(node)
+                    return
+                assigned = self.assigned_work.setdefault(node, {})
+                collection = self.registered_collections[node]
+                indexes = []
+                for scope in scopes:
+                    assigned[scope] = work_unit = self.pinned_work[scope]
+                    indexes += [collection.index(nodeid) for nodeid, done in work_unit.items() if not done]
+                node.send_runtest_some(indexes)
+
+            def _take_pinned_scopes(self, workers: int) -> dict[Any, list[str]]:
+                """Move pinned case files out of the shared queue; a slot without a live worker keeps its files
+                in the queue, for whichever worker asks (that worker prefetches them a file at a time)."""
+                live = {worker_slot(n.gateway.id): n for n in self.nodes if not n.shutting_down}
+                pins = pin_case_files(self.collection, workers)
+                self.pinned_work = {}
+                taken: dict[Any, list[str]] = {}
+                for scope, slot in pins.items():
+                    node = live.get(slot)
+                    if node is not None and scope in self.workqueue:
+                        self.pinned_work[scope] = self.workqueue.pop(scope)
+                        taken.setdefault(node, []).append(scope)
+                return taken
 
         return CaseFileScheduler(config, log)
-
-
-def send_late_callbacks(config: pytest.Config, count: int) -> None:
-    """Worker: hand this worker's late-callback count to the controller."""
-    workeroutput = getattr(config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput[LATE_CALLBACKS] = count

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
 from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed
 from harness._render import json_path, short_repr
@@ -122,6 +120,8 @@ def check_error_shape(ctx: CheckContext, arg: Any) -> None:
 @check("json_schema", arg_schema={"type": "object"})
 def check_json_schema(ctx: CheckContext, arg: Any) -> None:
     """The JSON body validates against the given JSON Schema."""
+    import jsonschema  # lazy, like every heavy import of the checks
+
     validator_class = jsonschema.validators.validator_for(arg, default=jsonschema.Draft202012Validator)
     try:
         validator_class.check_schema(arg)

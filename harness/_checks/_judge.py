@@ -11,8 +11,6 @@ import json
 import re
 from typing import Any
 
-import openai
-
 from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed, CheckSkipped
 from harness._render import head, short_repr
@@ -79,6 +77,8 @@ async def check_llm_judge(ctx: CheckContext, arg: Any) -> None:
         raise CheckSkipped(_NOT_CONFIGURED)
     threshold = float(arg.get("threshold", 0.7))
     text = ctx.require_text()
+    import openai  # lazy: 1 s of import for a grader most runs never call
+
     client = openai.AsyncOpenAI(
         base_url=settings.judge_base_url,
         api_key=settings.judge_api_key or "not-needed",

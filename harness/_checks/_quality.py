@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import ftfy
-from ftfy import badness
-
 from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed
 from harness._render import excerpt, first_difference
@@ -24,6 +21,9 @@ def check_no_mojibake(ctx: CheckContext, arg: Any) -> None:
             f"expected clean text, found {count} replacement character(s) U+FFFD (bytes that were not "
             f"valid UTF-8), first at offset {at}: {excerpt(text, at, at + 1)}"
         )
+    import ftfy  # lazy: only runs naming no_mojibake need it
+    from ftfy import badness
+
     # fix_encoding only undoes mis-decoding (unlike fix_text, which also uncurls quotes and the like),
     # so a change means mojibake; is_bad catches sequences ftfy recognises but cannot repair.
     fixed = ftfy.fix_encoding(text)

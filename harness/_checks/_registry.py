@@ -12,14 +12,15 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
-
-import jsonschema
-from jsonschema.exceptions import best_match
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from harness._errors import CheckFailed, CheckSkipped, HarnessError
 from harness._outcome import Outcome
 from harness._render import json_path, short_repr
+
+if TYPE_CHECKING:
+    import jsonschema
 
 Scope = Literal["side", "pair"]
 CheckFn = Callable[["CheckContext", Any], Awaitable[None] | None]
@@ -91,13 +92,21 @@ class RegisteredCheck:
         if self.arg_schema is None:
             return []
         # The format checker makes {"format": "regex"} compile patterns, so a bad one fails at collection.
-        validator = jsonschema.Draft202012Validator(
-            self.arg_schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
-        errors = sorted(validator.iter_errors(arg), key=lambda e: list(e.absolute_path))
+        from jsonschema.exceptions import best_match
+
+        errors = sorted(self._validator.iter_errors(arg), key=lambda e: list(e.absolute_path))
         # Inside oneOf/anyOf, the branch that came closest says more than "not valid under any of the schemas".
         errors = [best_match([e]) for e in errors]
         return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors if e is not None]
+
+    @cached_property
+    def _validator(self) -> jsonschema.Draft202012Validator:
+        # Built once per check, not per run; jsonschema is imported on first use, never at plugin load.
+        import jsonschema
+
+        return jsonschema.Draft202012Validator(
+            self.arg_schema or {}, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,11 @@ def register_check(
             f"check {name!r} is already registered (by {existing.__module__}.{existing.__qualname__}); "
             "pick another name or pass replace=True"
         )
-    if arg_schema is not None:
+    # The built-ins' schemas are validated by a test (test_import_cost); skipping them here keeps jsonschema
+    # out of every run that never validates an argument.
+    if arg_schema is not None and not fn.__module__.startswith("harness._checks."):
+        import jsonschema
+
         try:
             jsonschema.Draft202012Validator.check_schema(arg_schema)
         except jsonschema.SchemaError as exc:

@@ -13,10 +13,12 @@ import pytest
 # httpx2 (openai's client, in recent versions) import their HTTP cores lazily and cache the core-to-httpx
 # exception mapping: a core first imported inside a run comes back afterwards as a second copy whose
 # exceptions nothing maps, so a refused connection surfaces as a raw ConnectError in every later test of the
-# session. Import the cores up front; httpcore2 only exists where openai depends on httpx2, so it is optional.
-for _core in ("httpcore", "httpcore2"):
+# session. numpy (rank-bm25 and deepdiff load it, lazily since the plugin imports nothing heavy) refuses a
+# second import in one process outright. Import them up front; httpcore2 only exists where openai depends
+# on httpx2, so it is optional.
+for _module in ("httpcore", "httpcore2", "numpy"):
     with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module(_core)
+        importlib.import_module(_module)
 
 EXAM_SPEC = """\
 service: examgenerator

@@ -1,0 +1,100 @@
+"""How collection scales: N generated cases against pytest collecting 3 x N parametrized no-op tests.
+
+Each case makes three items (qa, prod, parity), so the baseline is pytest's own collection of the same
+number of items: ``--collect-only -q`` of plain parametrized tests in as many files, without the plugin.
+Prints wall time, the ratio to that baseline, time per item and the peak memory (max RSS) of each run.
+
+    python bench/collection.py --cases 10000            # the 1.5x budget
+    python bench/collection.py --cases 10000 100000     # linearity and memory at 100,000
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SPEC = """\
+service: examgenerator
+qa: {path: /examgenerator/create/qa, delivery: sync, auth: qa_token,
+     output: {text: /text, metadata: {model_version: /model_version}}}
+prod: {path: /examgenerator/create, delivery: callback,
+       output: {text: /text, metadata: {model_version: /model_version}}}
+"""
+
+# Runs pytest in-process and reports its own peak memory: ru_maxrss of a child would mix in other runs.
+RUNNER = """\
+import resource, sys, pytest
+code = pytest.main(sys.argv[1:])
+print(f"MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def write_cases(root: Path, cases: int, files: int) -> None:
+    folder = root / "cases" / "exam"
+    folder.mkdir(parents=True)
+    (folder / "service.yaml").write_text(SPEC)
+    per_file = cases // files
+    for f in range(files):
+        lines = ["defaults:", "  checks: [exam_format, question_count, no_pii]", "  parity: structural", "cases:"]
+        for n in range(per_file):
+            lines.append(
+                f"  - id: case-{f}-{n}\n    input: {{course_title: Introduction to Biology, "
+                f"course_topic: Cell Structure, num_questions: {n % 10 + 1}}}\n    marks: [smoke]"
+            )
+        (folder / f"file_{f:04d}.yaml").write_text("\n".join(lines) + "\n")
+    (root / "pytest.ini").write_text("[pytest]\nmarkers =\n    smoke: fast subset\n")
+
+
+def write_plain(root: Path, tests: int, files: int) -> None:
+    (root / "tests").mkdir(parents=True)
+    per_file = tests // files
+    for f in range(files):
+        (root / "tests" / f"test_{f:04d}.py").write_text(
+            f"import pytest\n\n@pytest.mark.parametrize('n', range({per_file}))\ndef test_noop(n):\n    pass\n"
+        )
+    (root / "pytest.ini").write_text("[pytest]\n")
+
+
+def collect(root: Path, *extra: str) -> tuple[float, int, str]:
+    command = [sys.executable, "-c", RUNNER, "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"collection failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+    rss = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB"))
+    last = done.stdout.strip().splitlines()[-1]
+    return elapsed, rss, last
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--cases-per-file", type=int, default=100)
+    args = parser.parse_args()
+    for cases in args.cases:
+        files = max(1, cases // args.cases_per_file)
+        with tempfile.TemporaryDirectory() as plain_tmp, tempfile.TemporaryDirectory() as cases_tmp:
+            write_plain(Path(plain_tmp), 3 * cases, files)
+            write_cases(Path(cases_tmp), cases, files)
+            base, base_rss, base_last = collect(Path(plain_tmp), "-p", "no:harness")
+            took, rss, last = collect(Path(cases_tmp))
+        items = 3 * cases
+        print(f"{cases} cases in {files} files ({items} items)")
+        print(
+            f"  pytest, {items} parametrized no-op tests (baseline)  {base:7.2f} s  x1.00  "
+            f"{base / items * 1e6:5.0f} us/item  {base_rss / 1024:6.0f} MiB   [{base_last}]"
+        )
+        print(
+            f"  qa-harness, {cases} cases                          {took:7.2f} s  x{took / base:.2f}  "
+            f"{took / items * 1e6:5.0f} us/item  {rss / 1024:6.0f} MiB   [{last}]   (budget x1.50)"
+        )
+
+
+if __name__ == "__main__":
+    main()
