@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
+import os
 import secrets
 import threading
 from collections.abc import Iterable
@@ -22,10 +23,11 @@ import httpx
 from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._delivery import CallbackReceiver, Request, get_adapter
-from harness._errors import HarnessError
+from harness._errors import HarnessError, HarnessUsageError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
-from harness._spec import EndpointSpec, ServiceSpec
+from harness._pointer import resolve_pointer, set_pointer
+from harness._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, env_references, expand_env
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Target:
     base_url: str
     qa_token: str | None = None
     callback_secret: str | None = None
+    local_urls: dict[str, str] = field(default_factory=dict)
+    """URLs of services started in-process besides the gateway, by name (``model``), for ``base_url: local:NAME``."""
 
 
 @dataclass
@@ -212,6 +216,7 @@ class CaseRunner:
                 host=callback_host, public_url=callback_url, secret=target.callback_secret
             )
             self._receiver.start()
+        self.env_secrets = _env_secrets(specs.values())
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-runner", daemon=True)
         self._thread.start()
@@ -249,6 +254,12 @@ class CaseRunner:
                 self._receiver.stop()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10.0)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values to mask everywhere: the QA token, the callback secret, values read from the environment."""
+        known = [s for s in (self.target.qa_token, self.target.callback_secret) if s]
+        return tuple(dict.fromkeys([*known, *self.env_secrets]))
 
     @property
     def late_callbacks(self) -> list[Any]:
@@ -311,14 +322,15 @@ class CaseRunner:
     ) -> SideRun:
         side = SideRun(endpoint=endpoint)
         endpoint_spec = spec.endpoint(endpoint)
-        conversation = f"{self.run_id}-{case.id}-{endpoint}-{repeat}-{sample}"
+        conversation = Conversation(spec.conversation, f"{self.run_id}-{case.id}-{endpoint}-{repeat}-{sample}")
         for turn_input, turn_checks in case.turns:
-            request = self._request(case, spec, endpoint_spec, endpoint, turn_input, conversation)
             try:
+                request, case_input = self._request(case, spec, endpoint_spec, endpoint, turn_input, conversation)
                 outcome = await self._adapters[endpoint_spec.delivery].deliver(self._client, request)
             except HarnessError as exc:
                 side.error = exc
                 return side
+            conversation.answered(outcome.text)
             turn = TurnResult(outcome=outcome)
             side.turns.append(turn)
             if any(p.kind in _NO_OUTPUT for p in outcome.problems):
@@ -330,7 +342,7 @@ class CaseRunner:
                         case_id=case.id,
                         endpoint=endpoint,
                         outcome=outcome,
-                        input=request.json,
+                        input=case_input,
                         settings=self.check_settings,
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
@@ -384,44 +396,152 @@ class CaseRunner:
         endpoint_spec: EndpointSpec,
         endpoint: str,
         turn_input: dict[str, Any] | None,
-        conversation: str,
-    ) -> Request:
+        conversation: Conversation,
+    ) -> tuple[Request, Any]:
+        """The request for one turn, and the case input it places (what checks see as the input)."""
+        secret_values = list(self.secrets)
         headers: dict[str, str] = {}
+        for name, template in endpoint_spec.headers.items():
+            headers[name], used = _expand(template, f"{spec.service} {endpoint} header {name}")
+            secret_values += used
         omit: set[str] = set()
         for name, value in case.headers.items():
             if value is None:
                 omit.add(name)
             else:
                 headers[name] = value
-        if endpoint_spec.auth == "qa_token" and case.case.auth != "none":
-            token = self.target.qa_token or ""
-            if case.case.auth == "invalid":
-                token = "invalid-" + secrets.token_hex(8)
-            headers.setdefault("Authorization", f"Bearer {token}")
+        if endpoint_spec.auth == "qa_token":
+            headers.setdefault("Authorization", f"Bearer {self.target.qa_token or ''}")
+        _apply_case_auth(headers, omit, case.case.auth)
         body: Any = None
         content: bytes | None = None
+        case_input: Any = None
         if case.case.raw_body is not None:
             content = case.case.raw_body.encode("utf-8")
             headers.setdefault("Content-Type", "application/json")
         else:
-            body = copy.deepcopy(case.case.input) if case.case.input is not None else {}
-            if turn_input:
-                body.update(copy.deepcopy(turn_input))
-            if spec.conversation and spec.conversation.id_field in body:
-                # Per run and endpoint: QA and prod histories never mix, reruns never collide.
-                body[spec.conversation.id_field] = conversation
-        return Request(
-            endpoint=endpoint,
-            method=endpoint_spec.method,
-            url=self.target.base_url.rstrip("/") + endpoint_spec.path,
-            spec=endpoint_spec,
-            headers=headers,
-            omit_headers=frozenset(omit),
-            json=body,
-            content=content,
-            timeout_s=case.timeout_s or self.timeout_s,
-            secrets=tuple(s for s in (self.target.qa_token, self.target.callback_secret) if s),
+            case_input = copy.deepcopy(case.case.input) if case.case.input is not None else {}
+            try:
+                case_input = conversation.place(case_input, turn_input)
+                body = build_body(endpoint_spec, case_input)
+            except ValueError as exc:
+                raise HarnessUsageError(f"cannot build the {endpoint} request of case {case.id!r}: {exc}") from None
+        return (
+            Request(
+                endpoint=endpoint,
+                method=endpoint_spec.method,
+                url=self._base_url(spec, endpoint) + endpoint_spec.path,
+                spec=endpoint_spec,
+                headers=headers,
+                omit_headers=frozenset(omit),
+                json=body,
+                content=content,
+                timeout_s=case.timeout_s or self.timeout_s,
+                secrets=tuple(dict.fromkeys(secret_values)),
+            ),
+            case_input,
         )
+
+    def _base_url(self, spec: ServiceSpec, endpoint: str) -> str:
+        """The spec's own base URL (``${NAME}`` expanded, ``local:NAME`` looked up), else the target's."""
+        if spec.base_url is None:
+            return self.target.base_url.rstrip("/")
+        if spec.base_url.startswith("local:"):
+            name = spec.base_url.removeprefix("local:")
+            url = self.target.local_urls.get(name)
+            if url is None:
+                raise HarnessUsageError(
+                    f"service {spec.service!r} has base_url {spec.base_url!r}, which exists only when the harness "
+                    "starts the reference services in-process (no --base-url); deselect its cases "
+                    "(e.g. --deselect cases/reference-model) or give the spec a real base_url"
+                )
+            return url.rstrip("/")
+        url, _ = _expand(spec.base_url, f"{spec.service} base_url")
+        return url.rstrip("/")
+
+
+class Conversation:
+    """One endpoint's side of a multi-turn case: the id it sends, or the messages it has exchanged."""
+
+    def __init__(self, spec: ConversationSpec | None, conversation_id: str) -> None:
+        self.spec = spec
+        self.conversation_id = conversation_id
+        self.history: list[Any] = []
+        self._sent: list[Any] = []
+
+    def place(self, case_input: Any, turn_input: dict[str, Any] | None) -> Any:
+        """The case input for this turn: the turn's fields merged over it, the conversation applied."""
+        spec = self.spec
+        pointer = spec.messages if spec is not None else None
+        base = resolve_pointer(case_input, pointer) if pointer is not None else None
+        new = resolve_pointer(turn_input, pointer) if pointer is not None and turn_input else None
+        if isinstance(case_input, dict) and turn_input:
+            case_input.update(copy.deepcopy(turn_input))
+        if pointer is not None:
+            # Per endpoint: its own earlier messages and its own assistant replies, then this turn's.
+            self._sent = copy.deepcopy(new) if isinstance(new, list) else []
+            messages = [*(base if isinstance(base, list) else []), *self.history, *self._sent]
+            set_pointer(case_input, pointer, copy.deepcopy(messages))
+        elif spec is not None and isinstance(case_input, dict) and spec.id_field in case_input:
+            # Per run and endpoint: QA and prod histories never mix, reruns never collide.
+            case_input[str(spec.id_field)] = self.conversation_id
+        return case_input
+
+    def answered(self, text: str | None) -> None:
+        """Record this turn's messages and the endpoint's reply for the next turn."""
+        if self.spec is not None and self.spec.messages is not None:
+            self.history += [*self._sent, {"role": "assistant", "content": text or ""}]
+            self._sent = []
+
+
+def build_body(spec: EndpointSpec, case_input: Any) -> Any:
+    """The endpoint's body template with the case input placed, then its ``set`` fields applied."""
+    if spec.body is None:
+        return None
+    body = _place(spec.body, case_input)
+    for pointer, value in spec.set.items():
+        set_pointer(body, pointer, copy.deepcopy(value))
+    return body
+
+
+def _place(template: Any, case_input: Any) -> Any:
+    if template == INPUT_PLACEHOLDER:
+        return copy.deepcopy(case_input)
+    if isinstance(template, dict):
+        return {key: _place(value, case_input) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_place(value, case_input) for value in template]
+    return template
+
+
+def _apply_case_auth(headers: dict[str, str], omit: set[str], auth: str) -> None:
+    """A case's ``auth: none`` drops the Authorization header whatever set it; ``invalid`` sends a wrong one."""
+    if auth == "none":
+        for name in [n for n in headers if n.lower() == "authorization"]:
+            del headers[name]
+        omit.add("Authorization")
+    elif auth == "invalid":
+        for name in [n for n in headers if n.lower() == "authorization"]:
+            headers[name] = "Bearer invalid-" + secrets.token_hex(8)
+
+
+def _expand(template: str, where: str) -> tuple[str, list[str]]:
+    """``${NAME}`` expanded; a variable unset since collection is a usage error naming it."""
+    try:
+        return expand_env(template)
+    except KeyError as exc:
+        name = exc.args[0]
+        raise HarnessUsageError(f"{where} reads ${{{name}}}, which is not set: export {name}=...") from None
+
+
+def _env_secrets(specs: Iterable[ServiceSpec]) -> list[str]:
+    """The values every ``${NAME}`` in the specs reads: masked like the QA token."""
+    values: list[str] = []
+    for spec in specs:
+        for where, names in env_references(spec).items():
+            if where != ("base_url",):
+                values += [os.environ[name] for name in names if os.environ.get(name)]
+    return values
 
 
 _NO_OUTPUT = {"timeout", "callback_never_arrived", "stream_no_terminator", "stream_error_event"}
