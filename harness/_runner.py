@@ -239,7 +239,7 @@ class CaseRunner:
         self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(self.timeout_s, connect=10.0))
         self._adapters = {
             delivery: get_adapter(delivery, receiver=self._receiver)
-            for delivery in ("sync", "sse", "callback")
+            for delivery in ("sync", "sse", "poll", "callback")
             if delivery != "callback" or self._receiver is not None
         }
 
@@ -426,12 +426,14 @@ class CaseRunner:
                 body = build_body(endpoint_spec, case_input)
             except ValueError as exc:
                 raise HarnessUsageError(f"cannot build the {endpoint} request of case {case.id!r}: {exc}") from None
+        base_url = self._base_url(spec, endpoint)
         return (
             Request(
                 endpoint=endpoint,
                 method=endpoint_spec.method,
-                url=self._base_url(spec, endpoint) + endpoint_spec.path,
+                url=base_url + endpoint_spec.path,
                 spec=endpoint_spec,
+                base_url=base_url,
                 headers=headers,
                 omit_headers=frozenset(omit),
                 json=body,
@@ -481,7 +483,8 @@ class Conversation:
             # Per endpoint: its own earlier messages and its own assistant replies, then this turn's.
             self._sent = copy.deepcopy(new) if isinstance(new, list) else []
             messages = [*(base if isinstance(base, list) else []), *self.history, *self._sent]
-            set_pointer(case_input, pointer, copy.deepcopy(messages))
+            if base is not None or messages:
+                set_pointer(case_input, pointer, copy.deepcopy(messages))
         elif spec is not None and isinstance(case_input, dict) and spec.id_field in case_input:
             # Per run and endpoint: QA and prod histories never mix, reruns never collide.
             case_input[str(spec.id_field)] = self.conversation_id
@@ -544,4 +547,14 @@ def _env_secrets(specs: Iterable[ServiceSpec]) -> list[str]:
     return values
 
 
-_NO_OUTPUT = {"timeout", "callback_never_arrived", "stream_no_terminator", "stream_error_event"}
+_NO_OUTPUT = {
+    "timeout",
+    "callback_never_arrived",
+    "stream_no_terminator",
+    "stream_error_event",
+    "stream_error_chunk",
+    "stream_not_sse",
+    "poll_no_job_id",
+    "poll_status_failed",
+    "poll_unknown_status",
+}

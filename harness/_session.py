@@ -128,7 +128,7 @@ class HarnessSession:
         else:
             stack = _start_local_target(settings)
             self._stop_target = stack.stop
-            target = Target(stack.base_url, stack.qa_token, stack.callback_secret)
+            target = Target(stack.base_url, stack.qa_token, stack.callback_secret, local_urls=_local_urls(stack))
             judge_url = judge_url or getattr(stack, "model_base_url", None)
         specs = {spec.service: spec for spec in self.specs.values()}
         return CaseRunner(
@@ -165,7 +165,7 @@ class HarnessSession:
         """Every secret this process knows: the options' and those of services started in-process."""
         known = list(self.settings.secrets)
         if self.runner is not None:
-            known += [s for s in (self.runner.target.qa_token, self.runner.target.callback_secret) if s]
+            known += self.runner.secrets  # the QA token, the callback secret, ${NAME} header values
         return tuple(dict.fromkeys(known))
 
     def close(self) -> None:
@@ -177,6 +177,12 @@ class HarnessSession:
         if self._stop_target is not None:
             self._stop_target()
             self._stop_target = None
+
+
+def _local_urls(stack: Any) -> dict[str, str]:
+    """``base_url: local:model`` in a spec: the in-process model's server root (its client URL ends in /v1)."""
+    model = getattr(stack, "model_base_url", None)
+    return {"model": model.removesuffix("/").removesuffix("/v1")} if isinstance(model, str) else {}
 
 
 def _start_local_target(settings: HarnessSettings) -> Any:
