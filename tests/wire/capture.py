@@ -1,0 +1,390 @@
+"""Re-capture the wire transcripts in tests/wire/transcripts/ from the real serving frameworks.
+
+Not a test module: run it by hand, with any Python 3.11+ (stdlib only; httpx, if importable, is used once
+more on each broken stream to record the error an httpx client reports):
+
+    python tests/wire/capture.py --lab ../wirelab                     # every framework
+    python tests/wire/capture.py --lab ../wirelab --only langserve    # one of them
+
+``--lab DIR`` holds one virtual environment per framework, DIR/<name>/.venv, each made from the
+requirements.txt of its example folder (see tests/wire/README.md):
+
+    litellm    examples/openai-compatible/requirements.txt
+    langserve  examples/langserve/requirements.txt
+    bentoml    examples/bentoml-task/requirements.txt
+    webhook    examples/webhook-github/requirements.txt
+
+``--venv NAME=PATH`` points one framework at another virtual environment. Each server is started from its
+example folder on 127.0.0.1 with a free port, and stopped afterwards. Every exchange is made over a plain
+socket so the transcript keeps the exact bytes and says how the connection ended (see the README for the
+file format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+EXAMPLES = REPO / "examples"
+OUT = HERE / "transcripts"
+
+# ------------------------------------------------------------------------------------------- raw HTTP
+
+
+@dataclass
+class Exchange:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None
+    status: int | None = None
+    reason: str = ""
+    http_version: str = ""
+    response_headers: list[list[str]] = field(default_factory=list)
+    framing: str = ""  # "chunked" | "content-length" | "until-close" | "none"
+    complete: bool = False  # the framing says the whole body arrived
+    connection_end: str = ""
+    raw_body: bytes = b""  # the body with the transfer coding removed (exact entity bytes)
+    chunk_count: int = 0
+    elapsed_s: float = 0.0
+
+
+def _dechunk(data: bytes) -> tuple[bytes, bool, int]:
+    """Decode as much of a chunked body as is there: (payload, saw the last chunk, number of data chunks)."""
+    out = bytearray()
+    pos = 0
+    count = 0
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return bytes(out), False, count
+        size_text = data[pos:eol].split(b";")[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return bytes(out), False, count
+        if size == 0:
+            # last-chunk, optional trailers, then CRLF
+            return bytes(out), data.find(b"\r\n", eol + 2) >= 0, count
+        start = eol + 2
+        if len(data) < start + size + 2:
+            out += data[start : start + size]  # partial chunk: keep what arrived
+            return bytes(out), False, count
+        out += data[start : start + size]
+        count += 1
+        pos = start + size + 2
+
+
+def http(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | str | dict[str, Any] | list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    linger: float = 0.5,
+) -> Exchange:
+    """One HTTP/1.1 request over a fresh socket (keep-alive, as a real client would send it).
+
+    Reads until the response's own framing says it is complete, then waits ``linger`` seconds to see whether
+    the server closes the connection by itself. Records how the connection ended.
+    """
+    hdrs = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body, ensure_ascii=False).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    elif isinstance(body, str):
+        body = body.encode()
+    ex = Exchange(method, path, dict(hdrs), body)
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    for k, v in hdrs.items():
+        head += f"{k}: {v}\r\n"
+    if body is not None:
+        head += f"Content-Length: {len(body)}\r\n"
+    head += "\r\n"
+    t0 = time.monotonic()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    buf = bytearray()
+    ended = ""
+    try:
+        sock.sendall(head.encode() + (body or b""))
+        header_end = -1
+        while True:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                ended = f"client gave up: no bytes for {timeout:g} s"
+                break
+            except ConnectionResetError:
+                ended = "connection reset by the server (RST)"
+                break
+            if not data:
+                ended = "server closed the connection (FIN)"
+                break
+            buf += data
+            if header_end < 0:
+                header_end = buf.find(b"\r\n\r\n")
+            if header_end >= 0 and _message_complete(bytes(buf), header_end, method):
+                if linger <= 0:
+                    ended = "message complete"
+                    break
+                sock.settimeout(linger)
+                try:
+                    more = sock.recv(65536)
+                    if more:
+                        buf += more
+                        ended = "message complete; server sent further bytes"
+                    else:
+                        ended = "message complete; server then closed the connection"
+                except TimeoutError:
+                    ended = f"message complete; connection left open (checked {linger:g} s)"
+                except ConnectionResetError:
+                    ended = "message complete; connection then reset by the server"
+                break
+    finally:
+        sock.close()
+    ex.elapsed_s = round(time.monotonic() - t0, 3)
+    _parse_response(ex, bytes(buf), method)
+    ex.connection_end = ended
+    return ex
+
+
+def _message_complete(buf: bytes, header_end: int, method: str) -> bool:
+    head = buf[:header_end].decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    fields = {line.split(":", 1)[0].strip().lower(): line.split(":", 1)[1].strip() for line in head[1:] if ":" in line}
+    rest = buf[header_end + 4 :]
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return True
+    if "chunked" in fields.get("transfer-encoding", "").lower():
+        return _dechunk(rest)[1]
+    if "content-length" in fields:
+        return len(rest) >= int(fields["content-length"])
+    return False  # delimited by close
+
+
+def _parse_response(ex: Exchange, buf: bytes, method: str) -> None:
+    header_end = buf.find(b"\r\n\r\n")
+    if header_end < 0:
+        ex.framing = "none"
+        ex.raw_body = buf
+        return
+    lines = buf[:header_end].decode("latin-1").split("\r\n")
+    version, status, *reason = lines[0].split(" ", 2)
+    ex.http_version, ex.status, ex.reason = version, int(status), (reason[0] if reason else "")
+    ex.response_headers = [[p.strip() for p in line.split(":", 1)] for line in lines[1:] if ":" in line]
+    fields = {k.lower(): v for k, v in ex.response_headers}
+    rest = buf[header_end + 4 :]
+    if "chunked" in fields.get("transfer-encoding", "").lower():
+        ex.framing = "chunked"
+        ex.raw_body, ex.complete, ex.chunk_count = _dechunk(rest)
+    elif "content-length" in fields:
+        ex.framing = "content-length"
+        n = int(fields["content-length"])
+        ex.raw_body, ex.complete = rest[:n], len(rest) >= n
+    else:
+        ex.framing = "until-close"
+        ex.raw_body, ex.complete = rest, True
+
+
+def httpx_says(port: int, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> str | None:
+    """What an httpx client (iter_raw) reports on the same request: the exception, or None if it read to the end."""
+    try:
+        import httpx
+    except ImportError:
+        return None
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            with client.stream(method, path, content=body, headers=headers) as response:
+                for _ in response.iter_raw():
+                    pass
+    except Exception as exc:  # noqa: BLE001 - the point is to record whatever it raises
+        return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+    return None
+
+
+# ------------------------------------------------------------------------------------------- storage
+
+
+class Recorder:
+    def __init__(self, framework: str, versions: dict[str, str], port: int, out: Path) -> None:
+        self.framework, self.versions, self.port, self.out = framework, versions, port, out
+        self.written: list[str] = []
+
+    def save(self, name: str, ex: Exchange, notes: str = "", *, check_httpx: bool = False, **extra: Any) -> Exchange:
+        body_text: Any
+        if ex.body is None:
+            body_text = None
+        else:
+            try:
+                body_text = ex.body.decode()
+            except UnicodeDecodeError:
+                body_text = ex.body.hex()
+        meta: dict[str, Any] = {
+            "framework": self.framework,
+            "versions": self.versions,
+            "request": {"method": ex.method, "path": ex.path, "headers": ex.headers, "body": body_text},
+            "http_version": ex.http_version,
+            "status": ex.status,
+            "reason": ex.reason,
+            "headers": ex.response_headers,
+            "framing": ex.framing,
+            "complete": ex.complete,
+            "connection_end": ex.connection_end,
+            "body_file": f"{name}.body",
+            "body_bytes": len(ex.raw_body),
+            "body_sha256": hashlib.sha256(ex.raw_body).hexdigest(),
+        }
+        if ex.framing == "chunked":
+            meta["chunks"] = ex.chunk_count
+        if check_httpx and not ex.complete:
+            meta["httpx_error"] = httpx_says(self.port, ex.method, ex.path, ex.body, ex.headers)
+        meta.update(extra)
+        if notes:
+            meta["notes"] = notes
+        (self.out / f"{name}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        (self.out / f"{name}.body").write_bytes(ex.raw_body)
+        self.written.append(name)
+        print(f"  {name}: {ex.status} {ex.framing} complete={ex.complete} {len(ex.raw_body)} B; {ex.connection_end}")
+        return ex
+
+
+# ------------------------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(argv: list[str], cwd: Path, port: int, ready_path: str, env: dict[str, str] | None = None,
+           startup_s: float = 120.0) -> Iterator[None]:
+    log = open(Path(tempfile.gettempdir()) / f"wire-{Path(cwd).name}.server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}; see {log.name}")
+            try:
+                if http(port, "GET", ready_path, timeout=5, linger=0).status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not ready on {ready_path} after {startup_s:g} s; see {log.name}")
+            time.sleep(0.5)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def versions_of(python: Path, dists: list[str]) -> dict[str, str]:
+    code = "import importlib.metadata as m, json, sys; print(json.dumps({d: m.version(d) for d in sys.argv[1:]}))"
+    return json.loads(subprocess.check_output([str(python), "-c", code, *dists], text=True))
+
+
+# ------------------------------------------------------------------------------------------- frameworks
+
+
+def capture_langserve(python: Path, out: Path) -> list[str]:
+    port = free_port()
+    cwd = EXAMPLES / "langserve"
+    rec = Recorder("langserve", versions_of(python, ["langserve", "langchain-core", "fastapi", "sse-starlette",
+                                                      "uvicorn"]), port, out)
+    argv = [str(python), "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)]
+    ok = {"input": {"question": "What do mitochondria do?"}}
+    with server(argv, cwd, port, "/docs"):
+        rec.save("langserve_invoke_ok", http(port, "POST", "/chat/invoke", body=ok),
+                 "Invoke: body wrapped as {\"input\": ...}; the text is at /output.")
+        rec.save("langserve_stream_ok", http(port, "POST", "/chat/stream", body=ok),
+                 "Stream: event metadata (JSON object), then one event data per chunk whose data is a JSON-encoded "
+                 "string (UTF-8, not ASCII-escaped; includes \"\\n\" and an empty \"\"), then event end with no data "
+                 "field. SSE lines end with CRLF.")
+        rec.save("langserve_stream_error", http(port, "POST", "/broken/stream", body=ok),
+                 "The chain raises after two chunks: an event error (JSON {status_code, message}) after the data "
+                 "events; no end event.", check_httpx=True)
+        rec.save("langserve_stream_error_early", http(port, "POST", "/broken_early/stream", body=ok),
+                 "The chain raises before its first chunk: only an event error, not even the metadata event.",
+                 check_httpx=True)
+        rec.save("langserve_invoke_error", http(port, "POST", "/broken_early/invoke", body=ok),
+                 "The failing chain on invoke: a bare 500 with a plain-text body, then the server closes the "
+                 "connection. (/broken/invoke would succeed: on invoke the failing step sees one whole string.)")
+        bad = {"input": {"topic": "no question key"}}
+        rec.save("langserve_invoke_bad_input", http(port, "POST", "/chat/invoke", body=bad),
+                 "Input without the prompt's variable.")
+        rec.save("langserve_stream_bad_input", http(port, "POST", "/chat/stream", body=bad),
+                 "The same bad input on stream.", check_httpx=True)
+        unwrapped = {"question": "What do mitochondria do?"}
+        rec.save("langserve_invoke_unwrapped", http(port, "POST", "/chat/invoke", body=unwrapped),
+                 "The case input sent without the {\"input\": ...} wrapper.")
+        rec.save("langserve_stream_unwrapped", http(port, "POST", "/chat/stream", body=unwrapped),
+                 "The case input sent without the {\"input\": ...} wrapper, on stream.", check_httpx=True)
+        rec.save("langserve_invoke_malformed_json",
+                 http(port, "POST", "/chat/invoke", body='{"input": {"question": ',
+                      headers={"Content-Type": "application/json"}),
+                 "A body that is not JSON.")
+    return rec.written
+
+
+FRAMEWORKS: dict[str, Callable[[Path, Path], list[str]]] = {
+    "langserve": capture_langserve,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lab", type=Path, help="folder with one virtual environment per framework: LAB/<name>/.venv")
+    parser.add_argument("--venv", action="append", default=[], metavar="NAME=PATH", help="a framework's venv")
+    parser.add_argument("--only", default="", help="comma-separated framework names (default: all)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    venvs = {name: (args.lab / name / ".venv") if args.lab else None for name in FRAMEWORKS}
+    for item in args.venv:
+        name, _, path = item.partition("=")
+        venvs[name] = Path(path)
+    wanted = [n for n in args.only.split(",") if n] or list(FRAMEWORKS)
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for name in wanted:
+        venv = venvs.get(name)
+        if venv is None:
+            parser.error(f"no virtual environment for {name}: give --lab DIR or --venv {name}=PATH")
+        python = venv / "bin" / "python"
+        print(f"{name} ({python})")
+        try:
+            FRAMEWORKS[name](python, args.out)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            print(f"  FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+            failed.append(name)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
