@@ -353,7 +353,88 @@ def capture_langserve(python: Path, out: Path) -> list[str]:
     return rec.written
 
 
+def capture_bentoml(python: Path, out: Path) -> list[str]:
+    port = free_port()
+    cwd = EXAMPLES / "bentoml-task"
+    rec = Recorder("bentoml", versions_of(python, ["bentoml", "starlette", "uvicorn", "pydantic"]), port, out)
+    bentoml = python.parent / "bentoml"
+    argv = [str(bentoml), "serve", "service:Answers", "--host", "127.0.0.1", "--port", str(port)]
+
+    def task_id(ex: Exchange) -> str:
+        return str(json.loads(ex.raw_body)["task_id"])
+
+    def poll(prefix: str, tid: str, first: int, want: str = "", limit: int = 40) -> int:
+        """Poll status every 0.25 s until it leaves in_progress; save the first and the last poll."""
+        n = first
+        ex = http(port, "GET", f"/answer_job/status?task_id={tid}")
+        while json.loads(ex.raw_body).get("status") == "in_progress" and limit > 0:
+            time.sleep(0.25)
+            limit -= 1
+            ex = http(port, "GET", f"/answer_job/status?task_id={tid}")
+        rec.save(f"{prefix}_{n}_status_{json.loads(ex.raw_body).get('status')}", ex,
+                 f"Status once the job left in_progress{want}.")
+        return n + 1
+
+    with server(argv, cwd, port, "/readyz"):
+        q = {"question": "What do mitochondria do?"}
+        rec.save("bentoml_api_ok", http(port, "POST", "/answer", body=q),
+                 "The @bentoml.api endpoint: the method's return value as JSON (json.dumps spacing), status 200.")
+        rec.save("bentoml_api_bad_input", http(port, "POST", "/answer", body={"wrong": 1}),
+                 "Validation error on the api endpoint: 400 (not 422), {\"error\": ..., \"detail\": [pydantic errors]}.")
+        rec.save("bentoml_api_wrong_type", http(port, "POST", "/answer", body={"question": 42}),
+                 "A wrong type on the api endpoint.")
+        rec.save("bentoml_api_malformed_json", http(port, "POST", "/answer", body='{"question": ',
+                                                    headers={"Content-Type": "application/json"}),
+                 "A body that is not JSON on the api endpoint.")
+        rec.save("bentoml_api_error", http(port, "POST", "/answer", body={"question": "explode"}),
+                 "The model raises on the api endpoint.")
+
+        # A job that completes: submit, status in_progress, get too early, status completed, get.
+        sub = rec.save("bentoml_task_ok_1_submit", http(port, "POST", "/answer_job/submit",
+                                                         body={**q, "delay_s": 1.5}),
+                       "Submit answers at once with the task id and status in_progress.")
+        tid = task_id(sub)
+        rec.save("bentoml_task_ok_2_status_in_progress", http(port, "GET", f"/answer_job/status?task_id={tid}"),
+                 "Status while the job runs.")
+        rec.save("bentoml_task_ok_3_get_too_early", http(port, "GET", f"/answer_job/get?task_id={tid}"),
+                 "Get before the job is done: 400 with an error body; not a failure of the job.")
+        poll("bentoml_task_ok", tid, 4, " (completed)")
+        rec.save("bentoml_task_ok_5_get", http(port, "GET", f"/answer_job/get?task_id={tid}"),
+                 "Get once completed: the method's return value, exactly as the api endpoint returns it.")
+
+        # A job whose model raises: status failed, get 500.
+        sub = rec.save("bentoml_task_failed_1_submit", http(port, "POST", "/answer_job/submit",
+                                                             body={"question": "explode", "delay_s": 0.5}),
+                       "Submit of a job that will fail: accepted like any other.")
+        tid = task_id(sub)
+        poll("bentoml_task_failed", tid, 2, " (failed)")
+        rec.save("bentoml_task_failed_3_get", http(port, "GET", f"/answer_job/get?task_id={tid}"),
+                 "Get of a failed job: 500 with a generic error body; the exception text is only in the server log.")
+
+        # Submit does not validate: a bad input is accepted, the job then fails.
+        for label, body in (("bad_input", {"wrong": 1}), ("wrong_type", {"question": 42}),
+                            ("malformed_json", '{"question": ')):
+            prefix = f"bentoml_task_{label}"
+            hdrs = {"Content-Type": "application/json"} if isinstance(body, str) else None
+            sub = rec.save(f"{prefix}_1_submit", http(port, "POST", "/answer_job/submit", body=body, headers=hdrs),
+                           "Submit with an input the api endpoint rejects.")
+            if sub.status == 200:
+                tid = task_id(sub)
+                poll(prefix, tid, 2)
+                rec.save(f"{prefix}_3_get", http(port, "GET", f"/answer_job/get?task_id={tid}"),
+                         "Get of the job made from a bad input.")
+
+        rec.save("bentoml_task_status_unknown_id", http(port, "GET", "/answer_job/status?task_id=no-such-task"),
+                 "Status of an id the service never issued.")
+        rec.save("bentoml_task_get_unknown_id", http(port, "GET", "/answer_job/get?task_id=no-such-task"),
+                 "Get of an id the service never issued.")
+        rec.save("bentoml_task_status_no_id", http(port, "GET", "/answer_job/status"),
+                 "Status without the task_id query parameter.")
+    return rec.written
+
+
 FRAMEWORKS: dict[str, Callable[[Path, Path], list[str]]] = {
+    "bentoml": capture_bentoml,
     "langserve": capture_langserve,
 }
 
