@@ -227,7 +227,8 @@ class Recorder:
         self.framework, self.versions, self.port, self.out = framework, versions, port, out
         self.written: list[str] = []
 
-    def save(self, name: str, ex: Exchange, notes: str = "", *, check_httpx: bool = False, **extra: Any) -> Exchange:
+    def save(self, name: str, ex: Exchange, notes: str = "", *, check_httpx: bool = False,
+             request_body_file: bool = False, **extra: Any) -> Exchange:
         body_text: Any
         if ex.body is None:
             body_text = None
@@ -251,6 +252,9 @@ class Recorder:
             "body_bytes": len(ex.raw_body),
             "body_sha256": hashlib.sha256(ex.raw_body).hexdigest(),
         }
+        if request_body_file and ex.body is not None:
+            meta["request"]["body_file"] = f"{name}.request.body"
+            (self.out / f"{name}.request.body").write_bytes(ex.body)
         if ex.framing == "chunked":
             meta["chunks"] = ex.chunk_count
         if check_httpx and not ex.complete:
@@ -433,7 +437,114 @@ def capture_bentoml(python: Path, out: Path) -> list[str]:
     return rec.written
 
 
+def capture_litellm(python: Path, out: Path) -> list[str]:
+    port = free_port()
+    cwd = EXAMPLES / "openai-compatible"
+    rec = Recorder("litellm-proxy", versions_of(python, ["litellm", "litellm-proxy-extras", "fastapi", "uvicorn"]),
+                   port, out)
+    key = "sk-wire-test"  # a dummy master key, set for the capture only
+    env = {"LITELLM_MASTER_KEY": key, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
+    argv = [str(python.parent / "litellm"), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
+    auth = {"Authorization": f"Bearer {key}"}
+    url = "/v1/chat/completions"
+    msgs = [{"role": "user", "content": "What do mitochondria do?"}]
+
+    def chat(model: str = "fake-tutor", headers: dict[str, str] | None = auth, **fields: Any) -> Exchange:
+        return http(port, "POST", url, body={"model": model, "messages": msgs, **fields}, headers=headers)
+
+    with server(argv, cwd, port, "/health/liveliness", env=env):
+        rec.save("openai_chat_ok", chat(),
+                 "Non-streaming: text at /choices/0/message/content, finish_reason at /choices/0/finish_reason, "
+                 "usage at /usage.")
+        rec.save("openai_chat_stream_ok", chat(stream=True),
+                 "Streaming without stream_options: unnamed data events, each a chat.completion.chunk with text at "
+                 "/choices/0/delta/content; a last chunk with finish_reason; then data: [DONE].")
+        rec.save("openai_chat_stream_usage", chat(stream=True, stream_options={"include_usage": True}),
+                 "Streaming with stream_options.include_usage: as above, and usage on a chunk before [DONE].")
+        multi = [*msgs, {"role": "assistant", "content": "They make ATP."}, {"role": "user", "content": "And?"}]
+        rec.save("openai_chat_multiturn", http(port, "POST", url, headers=auth,
+                                               body={"model": "fake-tutor", "messages": multi}),
+                 "A second turn: the conversation is the growing messages array.")
+        rec.save("openai_chat_stream_midstream_error", chat("fake-midstream", stream=True),
+                 "The backend fails after two chunks: the proxy sends the text chunks, then an in-band data event "
+                 "{\"error\": {...}} and no [DONE].", check_httpx=True)
+        rec.save("openai_chat_midstream_model_nonstream", chat("fake-midstream"),
+                 "The same failing backend without streaming.")
+        rec.save("openai_chat_stream_error_at_start", chat("fake-broken", stream=True),
+                 "LiteLLM's mock streaming error, raised before any chunk.", check_httpx=True)
+        rec.save("openai_chat_error_at_start", chat("fake-broken"),
+                 "LiteLLM's mock streaming error model, without streaming.")
+        rec.save("openai_chat_ratelimit", chat("fake-ratelimit"), "A mock 429 from the backend, non-streaming.")
+        rec.save("openai_chat_stream_ratelimit", chat("fake-ratelimit", stream=True),
+                 "A mock 429 from the backend, streaming.", check_httpx=True)
+        rec.save("openai_chat_missing_messages", http(port, "POST", url, headers=auth, body={"model": "fake-tutor"}),
+                 "Bad request: no messages.")
+        rec.save("openai_chat_stream_missing_messages",
+                 http(port, "POST", url, headers=auth, body={"model": "fake-tutor", "stream": True}),
+                 "Bad request: no messages, streaming.", check_httpx=True)
+        rec.save("openai_chat_unknown_model", chat("no-such-model"), "A model the proxy does not serve.")
+        rec.save("openai_chat_malformed_json",
+                 http(port, "POST", url, body='{"model": "fake-tutor", "messages": ',
+                      headers={**auth, "Content-Type": "application/json"}),
+                 "A body that is not JSON.")
+        rec.save("openai_chat_no_key", chat(headers=None), "No Authorization header.")
+        rec.save("openai_chat_stream_wrong_key", chat(headers={"Authorization": "Bearer sk-wrong"}, stream=True),
+                 "A wrong key, streaming.", check_httpx=True)
+    return rec.written
+
+
+def capture_webhook(python: Path, out: Path) -> list[str]:
+    port = free_port()
+    cwd = EXAMPLES / "webhook-github"
+    rec = Recorder("githubkit-webhooks", versions_of(python, ["githubkit"]), port, out)
+    secret = "It's a Secret to Everybody"  # the dummy secret of GitHub's documentation
+
+    def sign(body: bytes, key: str, method: str = "sha256") -> str:
+        code = "import sys; from githubkit.webhooks import sign; print(sign(sys.argv[1], sys.stdin.buffer.read(), sys.argv[2]))"
+        return subprocess.run([str(python), "-c", code, key, method], input=body, capture_output=True,
+                              check=True).stdout.decode().strip()
+
+    vector = sign(b"Hello, World!", secret)
+    assert vector == "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", vector
+    body = json.dumps({"action": "completed", "job": {"id": "job-42", "status": "completed",
+                       "output": {"text": "Le café est prêt.\nMitochondria make ATP.", "sources": ["biology/cells.md"]}}},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958"  # fixed, so the fixture is stable
+
+    def headers(signature256: str | None, signature1: str | None = None) -> dict[str, str]:
+        h = {"User-Agent": "GitHub-Hookshot/044aadd", "Content-Type": "application/json",
+             "X-GitHub-Event": "job", "X-GitHub-Delivery": delivery, "X-GitHub-Hook-ID": "292430182"}
+        if signature1:
+            h["X-Hub-Signature"] = signature1
+        if signature256:
+            h["X-Hub-Signature-256"] = signature256
+        return h
+
+    scheme = {"header": "X-Hub-Signature-256", "prefix": "sha256=", "algorithm": "HMAC-SHA256 of the raw body bytes",
+              "encoding": "lowercase hex", "secret": secret, "delivery_id_header": "X-GitHub-Delivery",
+              "test_vector": {"secret": secret, "body": "Hello, World!", "signature": vector}}
+    argv = [str(python), "receiver.py", str(port)]
+    with server(argv, cwd, port, "/", env={"WEBHOOK_SECRET": secret}):
+        good = headers(sign(body, secret), sign(body, secret, "sha1"))
+        rec.save("webhook_github_delivery_ok", http(port, "POST", "/hooks/job", body=body, headers=good),
+                 "A signed delivery as GitHub sends it (signature by githubkit.webhooks.sign); the receiver verifies "
+                 "with githubkit.webhooks.verify and answers 204. The exact signed bytes are in the .request.body "
+                 "file.", request_body_file=True, signature=scheme)
+        tampered = body.replace(b"job-42", b"job-43")
+        rec.save("webhook_github_delivery_tampered", http(port, "POST", "/hooks/job", body=tampered, headers=good),
+                 "The same headers over a body changed after signing: verify() fails, 401.", request_body_file=True,
+                 signature=scheme)
+        rec.save("webhook_github_delivery_wrong_secret",
+                 http(port, "POST", "/hooks/job", body=body, headers=headers(sign(body, "not-the-secret"))),
+                 "Signed with another secret: 401.", request_body_file=True, signature=scheme)
+        rec.save("webhook_github_delivery_unsigned", http(port, "POST", "/hooks/job", body=body, headers=headers(None)),
+                 "No X-Hub-Signature-256 header: 400.", request_body_file=True, signature=scheme)
+    return rec.written
+
+
 FRAMEWORKS: dict[str, Callable[[Path, Path], list[str]]] = {
+    "webhook": capture_webhook,
+    "litellm": capture_litellm,
     "bentoml": capture_bentoml,
     "langserve": capture_langserve,
 }
