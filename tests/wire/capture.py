@@ -487,9 +487,13 @@ def capture_litellm(python: Path, out: Path) -> list[str]:
                  http(port, "POST", url, body='{"model": "fake-tutor", "messages": ',
                       headers={**auth, "Content-Type": "application/json"}),
                  "A body that is not JSON.")
-        rec.save("openai_chat_no_key", chat(headers=None), "No Authorization header.")
+        rec.save("openai_chat_no_key", chat(headers=None),
+                 "No Authorization header: 401. (Without the prisma package installed, LiteLLM 1.106.12 answers this "
+                 "with a bare 500 'Internal Server Error' instead: its error handler imports prisma.)")
         rec.save("openai_chat_stream_wrong_key", chat(headers={"Authorization": "Bearer sk-wrong"}, stream=True),
-                 "A wrong key, streaming.", check_httpx=True)
+                 "A key other than the master key, streaming: with no database configured LiteLLM cannot look up "
+                 "virtual keys and answers 400 no_db_connection (with a database it would be 401).",
+                 check_httpx=True)
     return rec.written
 
 
