@@ -19,12 +19,14 @@ class BreakingLLM(CustomLLM):
     def _chunks(self) -> Iterator[GenericStreamingChunk]:
         for text in ("Mitochondria ", "make "):
             yield {"text": text, "is_finished": False, "finish_reason": "", "usage": None, "index": 0}
-        raise litellm.InternalServerError(message="fake backend went away mid-answer", llm_provider="breaking",
-                                          model="breaking/fake")
+        raise litellm.InternalServerError(
+            message="fake backend went away mid-answer", llm_provider="breaking", model="breaking/fake"
+        )
 
     def completion(self, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
-        raise litellm.InternalServerError(message="fake backend is down", llm_provider="breaking",
-                                          model="breaking/fake")
+        raise litellm.InternalServerError(
+            message="fake backend is down", llm_provider="breaking", model="breaking/fake"
+        )
 
     async def acompletion(self, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
         return self.completion()

@@ -19,7 +19,7 @@ SECRET = os.environ.get("WEBHOOK_SECRET", "It's a Secret to Everybody")  # GitHu
 
 
 class Receiver(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         signature = self.headers.get("X-Hub-Signature-256")
         delivery = self.headers.get("X-GitHub-Delivery")
@@ -41,7 +41,7 @@ class Receiver(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - readiness probe
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -1,6 +1,6 @@
 """Sign a raw body the way GitHub does, with githubkit: prints the X-Hub-Signature-256 value.
 
-    python sign.py SECRET < body.json        ->  sha256=<64 hex digits>
+python sign.py SECRET < body.json        ->  sha256=<64 hex digits>
 """
 
 from __future__ import annotations

@@ -210,11 +210,13 @@ def httpx_says(port: int, method: str, path: str, body: bytes | None, headers: d
     except ImportError:
         return None
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            with client.stream(method, path, content=body, headers=headers) as response:
-                for _ in response.iter_raw():
-                    pass
-    except Exception as exc:  # noqa: BLE001 - the point is to record whatever it raises
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+            client.stream(method, path, content=body, headers=headers) as response,
+        ):
+            for _ in response.iter_raw():
+                pass
+    except Exception as exc:
         return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
     return None
 
@@ -227,8 +229,16 @@ class Recorder:
         self.framework, self.versions, self.port, self.out = framework, versions, port, out
         self.written: list[str] = []
 
-    def save(self, name: str, ex: Exchange, notes: str = "", *, check_httpx: bool = False,
-             request_body_file: bool = False, **extra: Any) -> Exchange:
+    def save(
+        self,
+        name: str,
+        ex: Exchange,
+        notes: str = "",
+        *,
+        check_httpx: bool = False,
+        request_body_file: bool = False,
+        **extra: Any,
+    ) -> Exchange:
         body_text: Any
         if ex.body is None:
             body_text = None
@@ -279,11 +289,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(argv: list[str], cwd: Path, port: int, ready_path: str, env: dict[str, str] | None = None,
-           startup_s: float = 120.0) -> Iterator[None]:
+def server(
+    argv: list[str], cwd: Path, port: int, ready_path: str, env: dict[str, str] | None = None, startup_s: float = 120.0
+) -> Iterator[None]:
     log = open(Path(tempfile.gettempdir()) / f"wire-{Path(cwd).name}.server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
+    )
     try:
         deadline = time.monotonic() + startup_s
         while True:
@@ -320,40 +332,81 @@ def versions_of(python: Path, dists: list[str]) -> dict[str, str]:
 def capture_langserve(python: Path, out: Path) -> list[str]:
     port = free_port()
     cwd = EXAMPLES / "langserve"
-    rec = Recorder("langserve", versions_of(python, ["langserve", "langchain-core", "fastapi", "sse-starlette",
-                                                      "uvicorn"]), port, out)
+    rec = Recorder(
+        "langserve",
+        versions_of(python, ["langserve", "langchain-core", "fastapi", "sse-starlette", "uvicorn"]),
+        port,
+        out,
+    )
     argv = [str(python), "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)]
     ok = {"input": {"question": "What do mitochondria do?"}}
     with server(argv, cwd, port, "/docs"):
-        rec.save("langserve_invoke_ok", http(port, "POST", "/chat/invoke", body=ok),
-                 "Invoke: body wrapped as {\"input\": ...}; the text is at /output.")
-        rec.save("langserve_stream_ok", http(port, "POST", "/chat/stream", body=ok),
-                 "Stream: event metadata (JSON object), then one event data per chunk whose data is a JSON-encoded "
-                 "string (UTF-8, not ASCII-escaped; includes \"\\n\" and an empty \"\"), then event end with no data "
-                 "field. SSE lines end with CRLF.")
-        rec.save("langserve_stream_error", http(port, "POST", "/broken/stream", body=ok),
-                 "The chain raises after two chunks: an event error (JSON {status_code, message}) after the data "
-                 "events; no end event.", check_httpx=True)
-        rec.save("langserve_stream_error_early", http(port, "POST", "/broken_early/stream", body=ok),
-                 "The chain raises before its first chunk: only an event error, not even the metadata event.",
-                 check_httpx=True)
-        rec.save("langserve_invoke_error", http(port, "POST", "/broken_early/invoke", body=ok),
-                 "The failing chain on invoke: a bare 500 with a plain-text body, then the server closes the "
-                 "connection. (/broken/invoke would succeed: on invoke the failing step sees one whole string.)")
+        rec.save(
+            "langserve_invoke_ok",
+            http(port, "POST", "/chat/invoke", body=ok),
+            'Invoke: body wrapped as {"input": ...}; the text is at /output.',
+        )
+        rec.save(
+            "langserve_stream_ok",
+            http(port, "POST", "/chat/stream", body=ok),
+            "Stream: event metadata (JSON object), then one event data per chunk whose data is a JSON-encoded "
+            'string (UTF-8, not ASCII-escaped; includes "\\n" and an empty ""), then event end with no data '
+            "field. SSE lines end with CRLF.",
+        )
+        rec.save(
+            "langserve_stream_error",
+            http(port, "POST", "/broken/stream", body=ok),
+            "The chain raises after two chunks: an event error (JSON {status_code, message}) after the data "
+            "events; no end event.",
+            check_httpx=True,
+        )
+        rec.save(
+            "langserve_stream_error_early",
+            http(port, "POST", "/broken_early/stream", body=ok),
+            "The chain raises before its first chunk: only an event error, not even the metadata event.",
+            check_httpx=True,
+        )
+        rec.save(
+            "langserve_invoke_error",
+            http(port, "POST", "/broken_early/invoke", body=ok),
+            "The failing chain on invoke: a bare 500 with a plain-text body, then the server closes the "
+            "connection. (/broken/invoke would succeed: on invoke the failing step sees one whole string.)",
+        )
         bad = {"input": {"topic": "no question key"}}
-        rec.save("langserve_invoke_bad_input", http(port, "POST", "/chat/invoke", body=bad),
-                 "Input without the prompt's variable.")
-        rec.save("langserve_stream_bad_input", http(port, "POST", "/chat/stream", body=bad),
-                 "The same bad input on stream.", check_httpx=True)
+        rec.save(
+            "langserve_invoke_bad_input",
+            http(port, "POST", "/chat/invoke", body=bad),
+            "Input without the prompt's variable.",
+        )
+        rec.save(
+            "langserve_stream_bad_input",
+            http(port, "POST", "/chat/stream", body=bad),
+            "The same bad input on stream.",
+            check_httpx=True,
+        )
         unwrapped = {"question": "What do mitochondria do?"}
-        rec.save("langserve_invoke_unwrapped", http(port, "POST", "/chat/invoke", body=unwrapped),
-                 "The case input sent without the {\"input\": ...} wrapper.")
-        rec.save("langserve_stream_unwrapped", http(port, "POST", "/chat/stream", body=unwrapped),
-                 "The case input sent without the {\"input\": ...} wrapper, on stream.", check_httpx=True)
-        rec.save("langserve_invoke_malformed_json",
-                 http(port, "POST", "/chat/invoke", body='{"input": {"question": ',
-                      headers={"Content-Type": "application/json"}),
-                 "A body that is not JSON.")
+        rec.save(
+            "langserve_invoke_unwrapped",
+            http(port, "POST", "/chat/invoke", body=unwrapped),
+            'The case input sent without the {"input": ...} wrapper.',
+        )
+        rec.save(
+            "langserve_stream_unwrapped",
+            http(port, "POST", "/chat/stream", body=unwrapped),
+            'The case input sent without the {"input": ...} wrapper, on stream.',
+            check_httpx=True,
+        )
+        rec.save(
+            "langserve_invoke_malformed_json",
+            http(
+                port,
+                "POST",
+                "/chat/invoke",
+                body='{"input": {"question": ',
+                headers={"Content-Type": "application/json"},
+            ),
+            "A body that is not JSON.",
+        )
     return rec.written
 
 
@@ -375,73 +428,125 @@ def capture_bentoml(python: Path, out: Path) -> list[str]:
             time.sleep(0.25)
             limit -= 1
             ex = http(port, "GET", f"/answer_job/status?task_id={tid}")
-        rec.save(f"{prefix}_{n}_status_{json.loads(ex.raw_body).get('status')}", ex,
-                 f"Status once the job left in_progress{want}.")
+        rec.save(
+            f"{prefix}_{n}_status_{json.loads(ex.raw_body).get('status')}",
+            ex,
+            f"Status once the job left in_progress{want}.",
+        )
         return n + 1
 
     with server(argv, cwd, port, "/readyz"):
         q = {"question": "What do mitochondria do?"}
-        rec.save("bentoml_api_ok", http(port, "POST", "/answer", body=q),
-                 "The @bentoml.api endpoint: the method's return value as JSON (json.dumps spacing), status 200.")
-        rec.save("bentoml_api_bad_input", http(port, "POST", "/answer", body={"wrong": 1}),
-                 "Validation error on the api endpoint: 400 (not 422), {\"error\": ..., \"detail\": [pydantic errors]}.")
-        rec.save("bentoml_api_wrong_type", http(port, "POST", "/answer", body={"question": 42}),
-                 "A wrong type on the api endpoint.")
-        rec.save("bentoml_api_malformed_json", http(port, "POST", "/answer", body='{"question": ',
-                                                    headers={"Content-Type": "application/json"}),
-                 "A body that is not JSON on the api endpoint.")
-        rec.save("bentoml_api_error", http(port, "POST", "/answer", body={"question": "explode"}),
-                 "The model raises on the api endpoint.")
+        rec.save(
+            "bentoml_api_ok",
+            http(port, "POST", "/answer", body=q),
+            "The @bentoml.api endpoint: the method's return value as JSON (json.dumps spacing), status 200.",
+        )
+        rec.save(
+            "bentoml_api_bad_input",
+            http(port, "POST", "/answer", body={"wrong": 1}),
+            'Validation error on the api endpoint: 400 (not 422), {"error": ..., "detail": [pydantic errors]}.',
+        )
+        rec.save(
+            "bentoml_api_wrong_type",
+            http(port, "POST", "/answer", body={"question": 42}),
+            "A wrong type on the api endpoint.",
+        )
+        rec.save(
+            "bentoml_api_malformed_json",
+            http(port, "POST", "/answer", body='{"question": ', headers={"Content-Type": "application/json"}),
+            "A body that is not JSON on the api endpoint.",
+        )
+        rec.save(
+            "bentoml_api_error",
+            http(port, "POST", "/answer", body={"question": "explode"}),
+            "The model raises on the api endpoint.",
+        )
 
         # A job that completes: submit, status in_progress, get too early, status completed, get.
-        sub = rec.save("bentoml_task_ok_1_submit", http(port, "POST", "/answer_job/submit",
-                                                         body={**q, "delay_s": 1.5}),
-                       "Submit answers at once with the task id and status in_progress.")
+        sub = rec.save(
+            "bentoml_task_ok_1_submit",
+            http(port, "POST", "/answer_job/submit", body={**q, "delay_s": 1.5}),
+            "Submit answers at once with the task id and status in_progress.",
+        )
         tid = task_id(sub)
-        rec.save("bentoml_task_ok_2_status_in_progress", http(port, "GET", f"/answer_job/status?task_id={tid}"),
-                 "Status while the job runs.")
-        rec.save("bentoml_task_ok_3_get_too_early", http(port, "GET", f"/answer_job/get?task_id={tid}"),
-                 "Get before the job is done: 400 with an error body; not a failure of the job.")
+        rec.save(
+            "bentoml_task_ok_2_status_in_progress",
+            http(port, "GET", f"/answer_job/status?task_id={tid}"),
+            "Status while the job runs.",
+        )
+        rec.save(
+            "bentoml_task_ok_3_get_too_early",
+            http(port, "GET", f"/answer_job/get?task_id={tid}"),
+            "Get before the job is done: 400 with an error body; not a failure of the job.",
+        )
         poll("bentoml_task_ok", tid, 4, " (completed)")
-        rec.save("bentoml_task_ok_5_get", http(port, "GET", f"/answer_job/get?task_id={tid}"),
-                 "Get once completed: the method's return value, exactly as the api endpoint returns it.")
+        rec.save(
+            "bentoml_task_ok_5_get",
+            http(port, "GET", f"/answer_job/get?task_id={tid}"),
+            "Get once completed: the method's return value, exactly as the api endpoint returns it.",
+        )
 
         # A job whose model raises: status failed, get 500.
-        sub = rec.save("bentoml_task_failed_1_submit", http(port, "POST", "/answer_job/submit",
-                                                             body={"question": "explode", "delay_s": 0.5}),
-                       "Submit of a job that will fail: accepted like any other.")
+        sub = rec.save(
+            "bentoml_task_failed_1_submit",
+            http(port, "POST", "/answer_job/submit", body={"question": "explode", "delay_s": 0.5}),
+            "Submit of a job that will fail: accepted like any other.",
+        )
         tid = task_id(sub)
         poll("bentoml_task_failed", tid, 2, " (failed)")
-        rec.save("bentoml_task_failed_3_get", http(port, "GET", f"/answer_job/get?task_id={tid}"),
-                 "Get of a failed job: 500 with a generic error body; the exception text is only in the server log.")
+        rec.save(
+            "bentoml_task_failed_3_get",
+            http(port, "GET", f"/answer_job/get?task_id={tid}"),
+            "Get of a failed job: 500 with a generic error body; the exception text is only in the server log.",
+        )
 
         # Submit does not validate: a bad input is accepted, the job then fails.
-        for label, body in (("bad_input", {"wrong": 1}), ("wrong_type", {"question": 42}),
-                            ("malformed_json", '{"question": ')):
+        for label, body in (
+            ("bad_input", {"wrong": 1}),
+            ("wrong_type", {"question": 42}),
+            ("malformed_json", '{"question": '),
+        ):
             prefix = f"bentoml_task_{label}"
             hdrs = {"Content-Type": "application/json"} if isinstance(body, str) else None
-            sub = rec.save(f"{prefix}_1_submit", http(port, "POST", "/answer_job/submit", body=body, headers=hdrs),
-                           "Submit with an input the api endpoint rejects.")
+            sub = rec.save(
+                f"{prefix}_1_submit",
+                http(port, "POST", "/answer_job/submit", body=body, headers=hdrs),
+                "Submit with an input the api endpoint rejects.",
+            )
             if sub.status == 200:
                 tid = task_id(sub)
                 poll(prefix, tid, 2)
-                rec.save(f"{prefix}_3_get", http(port, "GET", f"/answer_job/get?task_id={tid}"),
-                         "Get of the job made from a bad input.")
+                rec.save(
+                    f"{prefix}_3_get",
+                    http(port, "GET", f"/answer_job/get?task_id={tid}"),
+                    "Get of the job made from a bad input.",
+                )
 
-        rec.save("bentoml_task_status_unknown_id", http(port, "GET", "/answer_job/status?task_id=no-such-task"),
-                 "Status of an id the service never issued.")
-        rec.save("bentoml_task_get_unknown_id", http(port, "GET", "/answer_job/get?task_id=no-such-task"),
-                 "Get of an id the service never issued.")
-        rec.save("bentoml_task_status_no_id", http(port, "GET", "/answer_job/status"),
-                 "Status without the task_id query parameter.")
+        rec.save(
+            "bentoml_task_status_unknown_id",
+            http(port, "GET", "/answer_job/status?task_id=no-such-task"),
+            "Status of an id the service never issued.",
+        )
+        rec.save(
+            "bentoml_task_get_unknown_id",
+            http(port, "GET", "/answer_job/get?task_id=no-such-task"),
+            "Get of an id the service never issued.",
+        )
+        rec.save(
+            "bentoml_task_status_no_id",
+            http(port, "GET", "/answer_job/status"),
+            "Status without the task_id query parameter.",
+        )
     return rec.written
 
 
 def capture_litellm(python: Path, out: Path) -> list[str]:
     port = free_port()
     cwd = EXAMPLES / "openai-compatible"
-    rec = Recorder("litellm-proxy", versions_of(python, ["litellm", "litellm-proxy-extras", "fastapi", "uvicorn"]),
-                   port, out)
+    rec = Recorder(
+        "litellm-proxy", versions_of(python, ["litellm", "litellm-proxy-extras", "fastapi", "uvicorn"]), port, out
+    )
     key = "sk-wire-test"  # a dummy master key, set for the capture only
     env = {"LITELLM_MASTER_KEY": key, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
     argv = [str(python.parent / "litellm"), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
@@ -453,47 +558,95 @@ def capture_litellm(python: Path, out: Path) -> list[str]:
         return http(port, "POST", url, body={"model": model, "messages": msgs, **fields}, headers=headers)
 
     with server(argv, cwd, port, "/health/liveliness", env=env):
-        rec.save("openai_chat_ok", chat(),
-                 "Non-streaming: text at /choices/0/message/content, finish_reason at /choices/0/finish_reason, "
-                 "usage at /usage.")
-        rec.save("openai_chat_stream_ok", chat(stream=True),
-                 "Streaming without stream_options: unnamed data events, each a chat.completion.chunk with text at "
-                 "/choices/0/delta/content; a last chunk with finish_reason; then data: [DONE].")
-        rec.save("openai_chat_stream_usage", chat(stream=True, stream_options={"include_usage": True}),
-                 "Streaming with stream_options.include_usage: as above, and usage on a chunk before [DONE].")
+        rec.save(
+            "openai_chat_ok",
+            chat(),
+            "Non-streaming: text at /choices/0/message/content, finish_reason at /choices/0/finish_reason, "
+            "usage at /usage.",
+        )
+        rec.save(
+            "openai_chat_stream_ok",
+            chat(stream=True),
+            "Streaming without stream_options: unnamed data events, each a chat.completion.chunk with text at "
+            "/choices/0/delta/content; a last chunk with finish_reason; then data: [DONE].",
+        )
+        rec.save(
+            "openai_chat_stream_usage",
+            chat(stream=True, stream_options={"include_usage": True}),
+            "Streaming with stream_options.include_usage: as above, and usage on a chunk before [DONE].",
+        )
         multi = [*msgs, {"role": "assistant", "content": "They make ATP."}, {"role": "user", "content": "And?"}]
-        rec.save("openai_chat_multiturn", http(port, "POST", url, headers=auth,
-                                               body={"model": "fake-tutor", "messages": multi}),
-                 "A second turn: the conversation is the growing messages array.")
-        rec.save("openai_chat_stream_midstream_error", chat("fake-midstream", stream=True),
-                 "The backend fails after two chunks: the proxy sends the text chunks, then an in-band data event "
-                 "{\"error\": {...}} and no [DONE].", check_httpx=True)
-        rec.save("openai_chat_midstream_model_nonstream", chat("fake-midstream"),
-                 "The same failing backend without streaming.")
-        rec.save("openai_chat_stream_error_at_start", chat("fake-broken", stream=True),
-                 "LiteLLM's mock streaming error, raised before any chunk.", check_httpx=True)
-        rec.save("openai_chat_error_at_start", chat("fake-broken"),
-                 "LiteLLM's mock streaming error model, without streaming.")
+        rec.save(
+            "openai_chat_multiturn",
+            http(port, "POST", url, headers=auth, body={"model": "fake-tutor", "messages": multi}),
+            "A second turn: the conversation is the growing messages array.",
+        )
+        rec.save(
+            "openai_chat_stream_midstream_error",
+            chat("fake-midstream", stream=True),
+            "The backend fails after two chunks: the proxy sends the text chunks, then an in-band data event "
+            '{"error": {...}} and no [DONE].',
+            check_httpx=True,
+        )
+        rec.save(
+            "openai_chat_midstream_model_nonstream",
+            chat("fake-midstream"),
+            "The same failing backend without streaming.",
+        )
+        rec.save(
+            "openai_chat_stream_error_at_start",
+            chat("fake-broken", stream=True),
+            "LiteLLM's mock streaming error, raised before any chunk.",
+            check_httpx=True,
+        )
+        rec.save(
+            "openai_chat_error_at_start",
+            chat("fake-broken"),
+            "LiteLLM's mock streaming error model, without streaming.",
+        )
         rec.save("openai_chat_ratelimit", chat("fake-ratelimit"), "A mock 429 from the backend, non-streaming.")
-        rec.save("openai_chat_stream_ratelimit", chat("fake-ratelimit", stream=True),
-                 "A mock 429 from the backend, streaming.", check_httpx=True)
-        rec.save("openai_chat_missing_messages", http(port, "POST", url, headers=auth, body={"model": "fake-tutor"}),
-                 "Bad request: no messages.")
-        rec.save("openai_chat_stream_missing_messages",
-                 http(port, "POST", url, headers=auth, body={"model": "fake-tutor", "stream": True}),
-                 "Bad request: no messages, streaming.", check_httpx=True)
+        rec.save(
+            "openai_chat_stream_ratelimit",
+            chat("fake-ratelimit", stream=True),
+            "A mock 429 from the backend, streaming.",
+            check_httpx=True,
+        )
+        rec.save(
+            "openai_chat_missing_messages",
+            http(port, "POST", url, headers=auth, body={"model": "fake-tutor"}),
+            "Bad request: no messages.",
+        )
+        rec.save(
+            "openai_chat_stream_missing_messages",
+            http(port, "POST", url, headers=auth, body={"model": "fake-tutor", "stream": True}),
+            "Bad request: no messages, streaming.",
+            check_httpx=True,
+        )
         rec.save("openai_chat_unknown_model", chat("no-such-model"), "A model the proxy does not serve.")
-        rec.save("openai_chat_malformed_json",
-                 http(port, "POST", url, body='{"model": "fake-tutor", "messages": ',
-                      headers={**auth, "Content-Type": "application/json"}),
-                 "A body that is not JSON.")
-        rec.save("openai_chat_no_key", chat(headers=None),
-                 "No Authorization header: 401. (Without the prisma package installed, LiteLLM 1.106.12 answers this "
-                 "with a bare 500 'Internal Server Error' instead: its error handler imports prisma.)")
-        rec.save("openai_chat_stream_wrong_key", chat(headers={"Authorization": "Bearer sk-wrong"}, stream=True),
-                 "A key other than the master key, streaming: with no database configured LiteLLM cannot look up "
-                 "virtual keys and answers 400 no_db_connection (with a database it would be 401).",
-                 check_httpx=True)
+        rec.save(
+            "openai_chat_malformed_json",
+            http(
+                port,
+                "POST",
+                url,
+                body='{"model": "fake-tutor", "messages": ',
+                headers={**auth, "Content-Type": "application/json"},
+            ),
+            "A body that is not JSON.",
+        )
+        rec.save(
+            "openai_chat_no_key",
+            chat(headers=None),
+            "No Authorization header: 401. (Without the prisma package installed, LiteLLM 1.106.12 answers this "
+            "with a bare 500 'Internal Server Error' instead: its error handler imports prisma.)",
+        )
+        rec.save(
+            "openai_chat_stream_wrong_key",
+            chat(headers={"Authorization": "Bearer sk-wrong"}, stream=True),
+            "A key other than the master key, streaming: with no database configured LiteLLM cannot look up "
+            "virtual keys and answers 400 no_db_connection (with a database it would be 401).",
+            check_httpx=True,
+        )
     return rec.written
 
 
@@ -504,53 +657,97 @@ def capture_webhook(python: Path, out: Path) -> list[str]:
     secret = "It's a Secret to Everybody"  # the dummy secret of GitHub's documentation
 
     def sign(body: bytes, key: str, method: str = "sha256") -> str:
-        code = "import sys; from githubkit.webhooks import sign; print(sign(sys.argv[1], sys.stdin.buffer.read(), sys.argv[2]))"
-        return subprocess.run([str(python), "-c", code, key, method], input=body, capture_output=True,
-                              check=True).stdout.decode().strip()
+        code = (
+            "import sys; from githubkit.webhooks import sign; "
+            "print(sign(sys.argv[1], sys.stdin.buffer.read(), sys.argv[2]))"
+        )
+        return (
+            subprocess.run([str(python), "-c", code, key, method], input=body, capture_output=True, check=True)
+            .stdout.decode()
+            .strip()
+        )
 
     vector = sign(b"Hello, World!", secret)
     assert vector == "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", vector
-    body = json.dumps({"action": "completed", "job": {"id": "job-42", "status": "completed",
-                       "output": {"text": "Le café est prêt.\nMitochondria make ATP.", "sources": ["biology/cells.md"]}}},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(
+        {
+            "action": "completed",
+            "job": {
+                "id": "job-42",
+                "status": "completed",
+                "output": {"text": "Le café est prêt.\nMitochondria make ATP.", "sources": ["biology/cells.md"]},
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
     delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958"  # fixed, so the fixture is stable
 
     def headers(signature256: str | None, signature1: str | None = None) -> dict[str, str]:
-        h = {"User-Agent": "GitHub-Hookshot/044aadd", "Content-Type": "application/json",
-             "X-GitHub-Event": "job", "X-GitHub-Delivery": delivery, "X-GitHub-Hook-ID": "292430182"}
+        h = {
+            "User-Agent": "GitHub-Hookshot/044aadd",
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "job",
+            "X-GitHub-Delivery": delivery,
+            "X-GitHub-Hook-ID": "292430182",
+        }
         if signature1:
             h["X-Hub-Signature"] = signature1
         if signature256:
             h["X-Hub-Signature-256"] = signature256
         return h
 
-    scheme = {"header": "X-Hub-Signature-256", "prefix": "sha256=", "algorithm": "HMAC-SHA256 of the raw body bytes",
-              "encoding": "lowercase hex", "secret": secret, "delivery_id_header": "X-GitHub-Delivery",
-              "test_vector": {"secret": secret, "body": "Hello, World!", "signature": vector}}
+    scheme = {
+        "header": "X-Hub-Signature-256",
+        "prefix": "sha256=",
+        "algorithm": "HMAC-SHA256 of the raw body bytes",
+        "encoding": "lowercase hex",
+        "secret": secret,
+        "delivery_id_header": "X-GitHub-Delivery",
+        "test_vector": {"secret": secret, "body": "Hello, World!", "signature": vector},
+    }
     argv = [str(python), "receiver.py", str(port)]
     with server(argv, cwd, port, "/", env={"WEBHOOK_SECRET": secret}):
         good = headers(sign(body, secret), sign(body, secret, "sha1"))
-        rec.save("webhook_github_delivery_ok", http(port, "POST", "/hooks/job", body=body, headers=good),
-                 "A signed delivery as GitHub sends it (signature by githubkit.webhooks.sign); the receiver verifies "
-                 "with githubkit.webhooks.verify and answers 204. The exact signed bytes are in the .request.body "
-                 "file.", request_body_file=True, signature=scheme)
+        rec.save(
+            "webhook_github_delivery_ok",
+            http(port, "POST", "/hooks/job", body=body, headers=good),
+            "A signed delivery as GitHub sends it (signature by githubkit.webhooks.sign); the receiver verifies "
+            "with githubkit.webhooks.verify and answers 204. The exact signed bytes are in the .request.body "
+            "file.",
+            request_body_file=True,
+            signature=scheme,
+        )
         tampered = body.replace(b"job-42", b"job-43")
-        rec.save("webhook_github_delivery_tampered", http(port, "POST", "/hooks/job", body=tampered, headers=good),
-                 "The same headers over a body changed after signing: verify() fails, 401.", request_body_file=True,
-                 signature=scheme)
-        rec.save("webhook_github_delivery_wrong_secret",
-                 http(port, "POST", "/hooks/job", body=body, headers=headers(sign(body, "not-the-secret"))),
-                 "Signed with another secret: 401.", request_body_file=True, signature=scheme)
-        rec.save("webhook_github_delivery_unsigned", http(port, "POST", "/hooks/job", body=body, headers=headers(None)),
-                 "No X-Hub-Signature-256 header: 400.", request_body_file=True, signature=scheme)
+        rec.save(
+            "webhook_github_delivery_tampered",
+            http(port, "POST", "/hooks/job", body=tampered, headers=good),
+            "The same headers over a body changed after signing: verify() fails, 401.",
+            request_body_file=True,
+            signature=scheme,
+        )
+        rec.save(
+            "webhook_github_delivery_wrong_secret",
+            http(port, "POST", "/hooks/job", body=body, headers=headers(sign(body, "not-the-secret"))),
+            "Signed with another secret: 401.",
+            request_body_file=True,
+            signature=scheme,
+        )
+        rec.save(
+            "webhook_github_delivery_unsigned",
+            http(port, "POST", "/hooks/job", body=body, headers=headers(None)),
+            "No X-Hub-Signature-256 header: 400.",
+            request_body_file=True,
+            signature=scheme,
+        )
     return rec.written
 
 
 FRAMEWORKS: dict[str, Callable[[Path, Path], list[str]]] = {
-    "webhook": capture_webhook,
     "litellm": capture_litellm,
-    "bentoml": capture_bentoml,
     "langserve": capture_langserve,
+    "bentoml": capture_bentoml,
+    "webhook": capture_webhook,
 }
 
 
@@ -576,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} ({python})")
         try:
             FRAMEWORKS[name](python, args.out)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+        except Exception as exc:
             print(f"  FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
             failed.append(name)
     return 1 if failed else 0
