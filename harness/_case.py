@@ -180,9 +180,14 @@ def parse_case_file(path: Path, display: str) -> tuple[CaseFile, LocatedDocument
 
 
 def _checks_of(
-    doc: LocatedDocument, case_id: str, known: list[str], specs: list[Any], loc: tuple[Any, ...]
+    doc: LocatedDocument,
+    case_id: str,
+    known: list[str],
+    specs: list[Any],
+    loc: tuple[Any, ...],
+    arg_errors: Callable[[str, Any], list[str]],
 ) -> tuple[tuple[str, Any], ...]:
-    """Normalised checks, each name known to the registry."""
+    """Normalised checks, each name known to the registry and each argument fitting its schema."""
     out = []
     for position, spec in enumerate(specs):
         name, arg = normalise_check(spec)
@@ -195,8 +200,27 @@ def _checks_of(
                 f"unknown check {name!r} in case {case_id!r}",
                 f"{hint} (known checks: {', '.join(known)})",
             )
+        problems = arg_errors(name, arg)
+        if problems:
+            raise CaseFileError(
+                doc.path,
+                doc.line_of((*loc, position)),
+                f"check {name!r} in case {case_id!r}: bad argument {arg!r}: {'; '.join(problems[:3])}",
+                f"see the argument column of {name!r} in the README's checks table",
+            )
         out.append((name, arg))
     return tuple(out)
+
+
+def _merge_checks(
+    defaults: tuple[tuple[str, Any], ...], own: tuple[tuple[str, Any], ...]
+) -> tuple[tuple[str, Any], ...]:
+    """The file's default checks, each replaced by the case's own check of the same name, then the case's others.
+
+    ``{status: 401}`` in a case replaces a default ``{status: 422}`` instead of adding a contradiction.
+    """
+    own_names = {name for name, _ in own}
+    return tuple(check for check in defaults if check[0] not in own_names) + own
 
 
 def resolve_cases(
@@ -205,8 +229,12 @@ def resolve_cases(
     service: str,
     known_checks: Iterable[str],
     check_scope: Callable[[str], str],
+    arg_errors: Callable[[str, Any], list[str]] = lambda name, arg: [],
 ) -> list[ResolvedCase]:
-    """Apply defaults, check names and ids; ``CaseFileError`` on duplicates or unknown checks."""
+    """Apply defaults, check names, arguments and ids; ``CaseFileError`` on duplicates, unknown checks, bad arguments.
+
+    ``arg_errors(name, arg)`` says why an argument does not fit its check (empty when it does).
+    """
     known = sorted(known_checks)
     seen: dict[str, int] = {}
     resolved: list[ResolvedCase] = []
@@ -224,13 +252,19 @@ def resolve_cases(
         if case.input is not None and case.raw_body is not None:
             raise CaseFileError(doc.path, line, f"case {case.id!r} has both 'input' and 'raw_body'", "keep one of them")
 
-        case_checks = _checks_of(doc, case.id, known, defaults.checks, ("defaults", "checks")) + _checks_of(
-            doc, case.id, known, case.checks, ("cases", index, "checks")
-        )
+        default_checks = _checks_of(doc, case.id, known, defaults.checks, ("defaults", "checks"), arg_errors)
+        own_checks = _checks_of(doc, case.id, known, case.checks, ("cases", index, "checks"), arg_errors)
+        if len(case.endpoints) < 2:
+            # A file's default pair checks do not apply to a case that calls one endpoint: nothing to pair.
+            default_checks = tuple(c for c in default_checks if check_scope(c[0]) != "pair")
+        case_checks = _merge_checks(default_checks, own_checks)
         turns: tuple[tuple[dict[str, Any] | None, tuple[tuple[str, Any], ...]], ...]
         if case.turns:
             turns = tuple(
-                (turn.input, _checks_of(doc, case.id, known, turn.checks, ("cases", index, "turns", t, "checks")))
+                (
+                    turn.input,
+                    _checks_of(doc, case.id, known, turn.checks, ("cases", index, "turns", t, "checks"), arg_errors),
+                )
                 for t, turn in enumerate(case.turns)
             )
         else:

@@ -47,8 +47,15 @@ class CaseFile(_HarnessCollector):
     def collect(self) -> Iterator[pytest.Collector]:
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.display(self.path))
-        spec = session.spec_for(self.path, parsed.service)
-        cases = resolve_cases(parsed, doc, spec.service, check_names(), lambda name: get_check(name).scope)
+        spec = session.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        cases = resolve_cases(
+            parsed,
+            doc,
+            spec.service,
+            check_names(),
+            lambda name: get_check(name).scope,
+            lambda name, arg: get_check(name).arg_errors(arg),
+        )
         for case in cases:
             yield CaseNode.from_parent(self, name=case.id, case=case)
 
@@ -91,12 +98,13 @@ class CaseItem(pytest.Item):
             session.prefetch(self.case)
             self.result = session.get_runner().result(self.case)
             error = self.result.infrastructure_error()
-            if error is not None:
-                raise error
         except HarnessError as exc:
+            error = exc
+        if error is not None:
             # Failing in setup makes this an error (E), not a failure: the output was never judged.
-            # pytrace=False: the message says what and what to do; a traceback would only bury it.
-            pytest.fail(str(exc), pytrace=False)
+            # pytrace=False and outside the except block: the message says what and what to do; a
+            # traceback or the exception chain would only repeat it.
+            pytest.fail(str(error), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None

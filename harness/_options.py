@@ -311,8 +311,9 @@ class HarnessSettings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values masked in every file and line the harness writes."""
-        return tuple(s for s in (self.qa_token, self.callback_secret, self.judge_api_key) if s)
+        """Values masked in every file and line the harness writes (a password in --base-url too)."""
+        password = urlsplit(self.base_url).password if self.base_url else None
+        return tuple(s for s in (self.qa_token, self.callback_secret, self.judge_api_key, password) if s)
 
 
 # Option dest -> settings field, where the names differ.
@@ -365,4 +366,27 @@ def resolve_settings(get_option: Callable[[str], Any], get_ini: Callable[[str], 
             "--reference-faults and --reference-model-latency-ms configure the in-process reference services, "
             f"but --base-url {settings.base_url} means nothing is started; drop one of them"
         )
+    if settings.reference_faults:
+        _check_faults(settings)
     return settings
+
+
+def _check_faults(settings: HarnessSettings) -> None:
+    """Unknown fault names are a usage error now, not an error per item once the services start.
+
+    The local target's module may offer ``validate_faults(names)`` raising ``ValueError`` (the reference
+    services do); a target without it gets the names unchecked.
+    """
+    import importlib
+
+    module_name = settings.local_target.partition(":")[0]
+    try:
+        validate = getattr(importlib.import_module(module_name), "validate_faults", None)
+    except ImportError:
+        return  # reported with its fix when the target starts
+    if validate is None:
+        return
+    try:
+        validate(settings.reference_faults)
+    except ValueError as exc:
+        raise HarnessUsageError(f"--reference-faults: {exc}") from None

@@ -8,7 +8,10 @@ collects every report (records travel on them as plain dicts) and writes the fil
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import pytest
 from harness._errors import HarnessUsageError
 from harness._redact import redact_text
 from harness._report.baseline import Regression, compare_with_baseline, load_baseline
+from harness._report.lock import ReportDirLock
 from harness._report.records import case_header, one_line
 from harness._report.render import render_summary_md, terminal_lines
 from harness._report.run import RunCollector, build_run_record, write_json
@@ -39,6 +43,20 @@ def _allure_already_reporting() -> bool:
     return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
 
 
+def _check_writable(folder: Path) -> None:
+    """The report dir can be created and written, or a usage error says so before anything runs."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".harness-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--harness-report-dir {folder}: cannot write there ({exc.strerror or exc}); "
+            "choose a writable folder, e.g. --harness-report-dir reports"
+        ) from None
+
+
 class ReportPlugin:
     """Report hooks; state lives on the instance, one per process."""
 
@@ -54,6 +72,17 @@ class ReportPlugin:
         self.regressions: list[Regression] | None = None
         self.baseline: dict[str, Any] | None = None
         self.allure_recorder: Any = None
+        self.collection_errors: list[dict[str, str]] = []
+        self.lock: ReportDirLock | None = None
+        self._previous_sigterm: Any = None
+        self._handle_sigterm()
+        if not self.is_worker and not config.option.collectonly:
+            _check_writable(self.report_dir)
+            self.lock = ReportDirLock(self.report_dir)
+            try:
+                self.lock.acquire()
+            except HarnessUsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
         if self.settings.baseline and not self.is_worker:
             try:
                 self.baseline = load_baseline(self.settings.baseline)
@@ -84,6 +113,31 @@ class ReportPlugin:
 
             self.allure_recorder = AllureRecorder(self.settings.secrets)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_header(self, config: pytest.Config) -> Any:
+        # Every plugin's header lines (pytest-base-url prints the URL, password and all) with secrets masked.
+        lines = yield
+        return [[self._mask(line) for line in x] if isinstance(x, list) else self._mask(str(x)) for x in lines]
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+        if self.lock is not None:
+            self.lock.release()
+
+    def _handle_sigterm(self) -> None:
+        """SIGTERM (a CI job cancelled, a container stopped) ends the run like Ctrl-C: reports still written."""
+        self._previous_sigterm = None
+        if self.is_worker or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # someone else handles it: leave theirs alone
+
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+        self._previous_sigterm = signal.signal(signal.SIGTERM, interrupt)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist (controller): workers write allure results where the controller decided."""
@@ -110,14 +164,25 @@ class ReportPlugin:
             sides = {name: part_record(result, name) for name in ("qa", "prod") if name in result.runs[0].sides}
         recorder.attach_record(record, sides)
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: mask before junitxml, allure or the terminal read it
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         case = getattr(item, "case", None)
         if case is not None:
             # Every phase, so items that errored in setup (no record) still name their case and service.
             report.harness_item = case_header(case, getattr(item, "part", None))
+        if report.failed:
+            # A service that echoes a token back puts it in the failure text: mask it wherever it goes next.
+            text = report.longreprtext
+            masked = self._mask(text)
+            if masked != text:
+                report.longrepr = masked
         return report
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and not self.is_worker:
+            message = self._mask(report.longreprtext.strip())
+            self.collection_errors.append({"nodeid": report.nodeid, "message": message})
 
     # ---------------------------------------------------------------- controller: collecting and writing
 
@@ -144,13 +209,13 @@ class ReportPlugin:
         return redact_text(text, self.session.secrets())
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
         if self.is_worker or self.config.option.collectonly:
             return
         settings = self.settings
         run = build_run_record(
             self.collector,
-            target=settings.base_url or "in-process reference services",
+            target=self._mask(settings.base_url or "in-process reference services"),
             faults=settings.reference_faults,
             duration_s=time.monotonic() - self.started,
         )
@@ -165,14 +230,17 @@ class ReportPlugin:
             }
             if self.regressions and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        write_json(self.report_dir / "run.json", run)
+        status = pytest.ExitCode(session.exitstatus)
+        run["exit_status"] = {"code": int(status), "name": status.name.lower()}
+        run["collection_errors"] = self.collection_errors
+        write_json(self.report_dir / "run.json", run, self._mask)
         summary = self.report_dir / "summary.md"
         summary.write_text(self._mask(render_summary_md(run, self.regressions)), encoding="utf-8")
         if settings.save_baseline:
-            write_json(Path(self.config.invocation_params.dir, settings.save_baseline), run)
+            write_json(Path(self.config.invocation_params.dir, settings.save_baseline), run, self._mask)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or self.run is None or not self.run["cases"]:
+        if self.is_worker or self.run is None or not (self.run["cases"] or self.collection_errors):
             return
         tr = terminalreporter
         tr.write_sep("=", "qa-harness summary")

@@ -73,7 +73,7 @@ class HarnessSession:
             self.specs[path] = parse_service_spec(path, self.display(path))
         return self.specs[path]
 
-    def spec_for(self, case_file: Path, wanted: str | None) -> ServiceSpec:
+    def spec_for(self, case_file: Path, wanted: str | None, *, line: int | None = None) -> ServiceSpec:
         """The spec a case file uses: ``service:`` by name, else the nearest ``service.yaml`` above it."""
         folder = case_file.resolve().parent
         candidates: list[Path] = []
@@ -93,7 +93,7 @@ class HarnessSession:
         known = sorted({s.service for s in specs})
         raise CaseFileError(
             self.display(case_file),
-            None,
+            line,
             f"no service spec for {wanted or 'this case file'}" + (f" (known: {', '.join(known)})" if known else ""),
             f"add a {SPEC_FILENAME} beside the case file, or name a known service with 'service:'",
         )

@@ -62,9 +62,12 @@ def _describe(
         close = difflib.get_close_matches(key, allowed, n=1)
         message = f"unknown key {key!r} at {where}"
         fix = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+    elif kind == "missing":
+        message = f"missing required key {loc[-1]!r} at {where}"
+        fix = f"add '{loc[-1]}:'"
     else:
         message = f"{where}: {error['msg']}"
-        if kind != "missing" and "input" in error:
+        if "input" in error:
             message += f" (got {error['input']!r})"
     excerpt = doc.excerpt(line)
     if excerpt:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import jsonschema
+from jsonschema.exceptions import best_match
 
 from harness._errors import CheckFailed, CheckSkipped, HarnessError
 from harness._outcome import Outcome
@@ -88,9 +89,14 @@ class RegisteredCheck:
         """Describe why ``arg`` does not fit ``arg_schema`` (empty when it fits)."""
         if self.arg_schema is None:
             return []
-        validator = jsonschema.Draft202012Validator(self.arg_schema)
+        # The format checker makes {"format": "regex"} compile patterns, so a bad one fails at collection.
+        validator = jsonschema.Draft202012Validator(
+            self.arg_schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
         errors = sorted(validator.iter_errors(arg), key=lambda e: list(e.absolute_path))
-        return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors]
+        # Inside oneOf/anyOf, the branch that came closest says more than "not valid under any of the schemas".
+        errors = [best_match([e]) for e in errors]
+        return [f"{json_path(e.absolute_path)}: {e.message}" for e in errors if e is not None]
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,17 @@ def _rate(stat: dict[str, Any]) -> str:
 def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | None = None) -> str:
     """Markdown for a pull-request comment: totals, a per-endpoint table, failing cases, regressions."""
     totals = run["totals"]
-    bad = totals.get("failed", 0) + totals.get("error", 0) + len(regressions or ())
-    icon = "❌" if bad else "✅"
-    lines = [f"## {icon} qa-harness: {totals_line(totals)}", ""]
+    errors = run.get("collection_errors") or []
+    status = run.get("exit_status") or {"code": 0, "name": "ok"}
+    bad = totals.get("failed", 0) + totals.get("error", 0) + len(regressions or ()) + len(errors)
+    # Only a session pytest called passed may show a pass: an interrupted or mis-collected run is not one.
+    icon = "❌" if bad or status["code"] != 0 else "✅"
+    headline = totals_line(totals)
+    if errors:
+        headline = f"{len(errors)} collection error{'s' if len(errors) != 1 else ''}, {headline}"
+    if status["code"] != 0:
+        headline += f" (pytest exit status {status['code']}: {status['name'].replace('_', ' ')})"
+    lines = [f"## {icon} qa-harness: {headline}", ""]
     target = run.get("target") or "in-process reference services"
     faults = f" · faults: `{','.join(run['faults'])}`" if run.get("faults") else ""
     took = f" · {run['duration_s']:.1f} s" if run.get("duration_s") is not None else ""
@@ -59,6 +67,10 @@ def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | N
                 f"{_rate(s) if is_parity else '-'} | {_secs(s['latency_p50_s'])} | {_secs(s['latency_p95_s'])} | "
                 f"{_secs(s['ttft_p50_s'])} | {_secs(s['ttft_p95_s'])} | {callbacks} |"
             )
+        lines.append("")
+    if errors:
+        lines += [f"### Collection errors ({len(errors)})", "", "| Where | Error |", "|---|---|"]
+        lines += [f"| `{_md_cell(e['nodeid'])}` | {_md_cell(e['message'][:300])} |" for e in errors]
         lines.append("")
     failing = failing_parts(run)
     if failing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,7 +251,8 @@ def totals_line(totals: dict[str, int]) -> str:
     return ", ".join(parts) or "no tests ran"
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented UTF-8 JSON, creating parent folders."""
+def write_json(path: Path, data: dict[str, Any], mask: Callable[[str], str] = str) -> None:
+    """Write ``data`` as indented UTF-8 JSON (through ``mask``, which hides secrets), creating parent folders."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    path.write_text(mask(text) + "\n", encoding="utf-8")

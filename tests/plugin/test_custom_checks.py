@@ -127,14 +127,18 @@ def test_a_bad_argument_to_a_user_check_names_the_check_and_the_schema(project: 
     project.write("conftest.py", CONFTEST)
     project.write("cases/studycompanion/courses.yaml", CASES.replace("[mentions_course]", "[{mentions_course: 201}]"))
     result = project.pytester.runpytest("-k", "answer-names-the-course and qa")
-    result.assert_outcomes(failed=1)
+    # Caught at collection, with the file and line, before anything is sent.
+    assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
-        ["*mentions_course: check mentions_course: bad argument 201: $: 201 is not valid under*"]
+        [
+            "cases/studycompanion/courses.yaml:16: check 'mentions_course' in case 'answer-names-the-course': "
+            "bad argument 201: $: 201 is not valid under*"
+        ]
     )
 
 
 def _checks_table() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("checks_table", ROOT / "scripts" / "checks_table.py")
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -151,5 +155,5 @@ def test_docs_show_the_tested_example() -> None:
 
 def test_docs_checks_table_matches_the_registry() -> None:
     table = _checks_table()
-    assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/checks_table.py"
+    assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/readme_tables.py"
     assert "| `llm_judge` | QA and prod, each | {rubric, threshold?, model?} |" in table.render_table()

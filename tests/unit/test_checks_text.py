@@ -97,4 +97,4 @@ def test_text_matcher_messages_say_expected_got_and_where(check_on: Any, make_ou
     assert "expected «" in equals
     assert "bass year" in equals
     assert "it is exactly that" in check_on("not_equals", ANSWER, outcome).message
-    assert "invalid regular expression '('" in check_on("regex", "(", outcome).message
+    assert "bad argument '(': $: '(' is not a 'regex'" in check_on("regex", "(", outcome).message

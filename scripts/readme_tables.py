@@ -1,9 +1,9 @@
-"""Render the built-in checks table of README.md from the check registry.
+"""Render README.md's generated tables: the options (from ``harness._options.OPTIONS``) and the built-in checks.
 
-    python scripts/checks_table.py          # rewrite the table in README.md
-    python scripts/checks_table.py --check  # exit 1 if the table is out of date
+    python scripts/readme_tables.py          # rewrite the tables in README.md
+    python scripts/readme_tables.py --check  # exit 1 if a table is out of date
 
-``tests/plugin/test_custom_checks.py`` fails when the table drifts from the registry.
+Tests fail when a table drifts from its source (tests/unit/test_options.py, tests/plugin/test_custom_checks.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 DOC = Path(__file__).resolve().parent.parent / "README.md"
-START = "<!-- checks-table:start -->"
-END = "<!-- checks-table:end -->"
 _PLURAL = {"string": "strings", "integer": "integers", "number": "numbers", "object": "objects"}
 
 
@@ -46,6 +44,20 @@ def describe_arg(schema: dict[str, Any] | None) -> str:
     return str(kind or "anything")
 
 
+def render_options_table() -> str:
+    """The markdown table of every option: flag (or ini key), description with its twins, default."""
+    from harness._options import OPTIONS
+
+    rows = ["| Option | Description | Default |", "|---|---|---|"]
+    for option in OPTIONS:
+        name = f"`{option.flag} {option.metavar}`" if option.flag else f"ini `{option.dest}`"
+        twins = [f"ini `{option.dest}`"] if option.ini and option.flag and not option.external else []
+        twins += [f"env `{option.env}`"] if option.env else []
+        description = (option.help + (f"; also {', '.join(twins)}" if twins else "")).replace("|", "\\|")
+        rows.append(f"| {name} | {description} | {option.shown_default} |")
+    return "\n".join(rows)
+
+
 def render_table() -> str:
     """The markdown table of the built-in checks (user checks registered in this process are left out)."""
     from harness._checks import check_names, get_check
@@ -61,19 +73,28 @@ def render_table() -> str:
     return "\n".join(rows)
 
 
-def with_table(document: str, table: str) -> str:
-    """``document`` with the text between the table markers replaced by ``table``."""
-    head, _, rest = document.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+def with_table(document: str, name: str, table: str) -> str:
+    """``document`` with the text between the ``name`` table's markers replaced by ``table``."""
+    start, end = f"<!-- {name}-table:start -->", f"<!-- {name}-table:end -->"
+    head, found, rest = document.partition(start)
+    if not found:
+        raise SystemExit(f"{DOC} has no {start} marker")
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def render(document: str) -> str:
+    """``document`` with every generated table brought up to date."""
+    document = with_table(document, "options", render_options_table())
+    return with_table(document, "checks", render_table())
 
 
 def main(argv: list[str]) -> int:
     document = DOC.read_text(encoding="utf-8")
-    updated = with_table(document, render_table())
+    updated = render(document)
     if "--check" in argv:
         if updated != document:
-            print(f"{DOC} is out of date: run python scripts/checks_table.py", file=sys.stderr)
+            print(f"{DOC} is out of date: run python scripts/readme_tables.py", file=sys.stderr)
             return 1
         return 0
     DOC.write_text(updated, encoding="utf-8")
