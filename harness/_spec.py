@@ -342,6 +342,17 @@ def parse_service_spec(path: Path, display: str) -> ServiceSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseFileError(display, None, f"cannot read service spec: {exc}") from None
     doc = load_located(text, display)
+    if isinstance(doc.data, dict) and doc.data.get("preset") is not None:
+        try:
+            expand_preset(doc.data["preset"])
+        except ValueError as exc:
+            # Checked here too so the message points at the preset's line, not the top of the file.
+            raise CaseFileError(
+                doc.path,
+                doc.line_of(("preset",)),
+                f"invalid service spec: preset: {exc}",
+                "write openai-chat, {langserve: /ROUTE} or {bentoml-task: {api: NAME, task: NAME}}",
+            ) from None
     try:
         spec = ServiceSpec.model_validate(doc.data)
     except ValidationError as exc:
