@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness._errors import CaseFileError
 from harness._pointer import parse_pointer
@@ -168,8 +168,23 @@ def _contains_input(template: Any) -> bool:
     return False
 
 
+def _endpoint_schema(schema: dict[str, Any]) -> None:
+    # Under a preset an endpoint may say only what differs; the service schema requires path and
+    # delivery when there is no preset.
+    schema.pop("required", None)
+
+
+def _service_schema(schema: dict[str, Any]) -> None:
+    schema["required"] = [key for key in schema.get("required", []) if key not in ("qa", "prod")]
+    endpoint = {"required": ["path", "delivery"]}
+    schema["if"] = {"required": ["preset"]}
+    schema["else"] = {"required": ["qa", "prod"], "properties": {"qa": endpoint, "prod": endpoint}}
+
+
 class EndpointSpec(StrictModel):
     """One endpoint of a service."""
+
+    model_config = ConfigDict(**StrictModel.model_config, json_schema_extra=_endpoint_schema)
 
     method: Literal["POST", "PUT", "GET"] = "POST"
     path: str = Field(description="Path below the base URL, e.g. /examgenerator/create/qa.")
@@ -237,6 +252,8 @@ _PRESET_SCHEMA: dict[str, Any] = {
 
 class ServiceSpec(StrictModel):
     """A service with a production endpoint and a synchronous QA endpoint."""
+
+    model_config = ConfigDict(**StrictModel.model_config, json_schema_extra=_service_schema)
 
     service: str
     description: str = ""
