@@ -212,11 +212,16 @@ def normalize_text(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+DIFF_INPUT_LIMIT = 50_000
+"""Characters of each text the readable diff is computed over (the verdict always judges whole texts)."""
+
+
 def render_text_diff(qa: str | None, prod: str | None, *, max_lines: int = TEXT_DIFF_LINES) -> str:
     """A unified diff ``qa`` → ``prod``, empty when equal; long single-line texts are split at sentences."""
     if qa == prod or (qa is None and prod is None):
         return ""
-    a, b = _diff_lines(qa or ""), _diff_lines(prod or "")
+    # difflib is quadratic in the worst case: a person reads the start of a diff, so diff only the start.
+    a, b = _diff_lines((qa or "")[:DIFF_INPUT_LIMIT]), _diff_lines((prod or "")[:DIFF_INPUT_LIMIT])
     lines = list(difflib.unified_diff(a, b, fromfile="qa", tofile="prod", lineterm="", n=2))
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more lines"]

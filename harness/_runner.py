@@ -361,14 +361,17 @@ class CaseRunner:
                 return parity
         for index, (_, turn_checks) in enumerate(case.turns):
             qa_out, prod_out = qa.turns[index].outcome, prod.turns[index].outcome
+            # Diffing two long texts is CPU work: off the loop that carries every case's deliveries.
             if case.parity.noise_samples >= 2:
-                report = compare_with_noise(
+                report = await asyncio.to_thread(
+                    compare_with_noise,
                     [run.turns[index].outcome for run in qa_runs if len(run.turns) > index],
                     [run.turns[index].outcome for run in prod_runs if len(run.turns) > index],
                     margin=case.parity.margin,
                 )
             else:
-                report = compare(
+                report = await asyncio.to_thread(
+                    compare,
                     case.parity.level,
                     qa_out,
                     prod_out,

@@ -7,6 +7,7 @@ Users add their own with the ``@check("name")`` decorator from a conftest or a p
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -215,9 +216,13 @@ async def run_check(name: str, ctx: CheckContext, arg: Any) -> CheckResult:
     if registered.scope == "pair" and ctx.other is None:
         return result(False, f"check {name} compares both endpoints but only one outcome was given")
     try:
-        returned = registered.fn(ctx, arg)
-        if inspect.isawaitable(returned):
-            await returned
+        if inspect.iscoroutinefunction(registered.fn):
+            await registered.fn(ctx, arg)
+        else:
+            # A plain function may be CPU-heavy (parsing a huge reply): off the loop that carries deliveries.
+            returned = await asyncio.to_thread(registered.fn, ctx, arg)
+            if inspect.isawaitable(returned):
+                await returned
     except CheckSkipped as exc:
         return CheckResult(name, True, str(exc), time.perf_counter() - start, skipped=True)
     except AssertionError as exc:

@@ -6,6 +6,7 @@ run record (``run.py``), allure attachments (``allure.py``) and baselines are bu
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from harness._render import clip
@@ -15,7 +16,11 @@ if TYPE_CHECKING:
     from harness._outcome import Outcome
     from harness._runner import CaseResult, SideRun
 
+# Records travel to the controller and into run.json and allure attachments: a runaway reply must not
+# make them huge. Checks have already judged the whole output; what is cut is marked with its full size.
 TEXT_LIMIT = 20_000
+BODY_LIMIT = 64 * 1024
+TRANSCRIPT_LIMIT = 256 * 1024
 REASON_LIMIT = 160
 CASE_HEADER_KEYS = ("case", "case_id", "file", "line", "service", "part")
 """What names an item's case in reports; every harness item's reports carry these, records too."""
@@ -40,24 +45,52 @@ def one_line(text: str, limit: int = REASON_LIMIT) -> str:
     return clip(line, limit)
 
 
+def truncated(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with a visible marker that gives its whole size."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n… [truncated, {len(text.encode('utf-8', 'replace')):,} bytes in all]"
+
+
+def _bounded_body(body: Any) -> Any:
+    """The body as is when small; else its JSON, cut and marked."""
+    if body is None or isinstance(body, bool | int | float):
+        return body
+    rendered = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
+    return body if len(rendered) <= BODY_LIMIT else truncated(rendered, BODY_LIMIT)
+
+
+def _bounded_transcript(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + 1
+        if size > TRANSCRIPT_LIMIT:
+            total = sum(len(ln.encode("utf-8", "replace")) + 1 for ln in lines)
+            kept.append(f"… [transcript truncated, {len(lines):,} lines, {total:,} bytes in all]")
+            break
+        kept.append(line)
+    return kept
+
+
 def outcome_record(outcome: Outcome) -> dict[str, Any]:
-    """What one endpoint delivered, with timings and problems."""
+    """What one endpoint delivered, with timings and problems; text, body and transcript bounded."""
     text = outcome.text
     return {
         "endpoint": outcome.endpoint,
         "delivery": outcome.delivery,
         "status": outcome.status,
-        "text": text[:TEXT_LIMIT] if text else text,
+        "text": truncated(text, TEXT_LIMIT) if text else text,
         "sources": outcome.sources,
         "metadata": outcome.metadata,
-        "body": outcome.body,
+        "body": _bounded_body(outcome.body),
         "started_at": outcome.timings.started_at,
         "total_s": outcome.timings.total_s,
         "ttft_s": outcome.timings.ttft_s,
         "ack_s": outcome.timings.ack_s,
         "problems": [{"kind": p.kind, "message": p.message} for p in outcome.problems],
         "request": outcome.request,
-        "transcript": outcome.transcript,
+        "transcript": _bounded_transcript(outcome.transcript),
     }
 
 

@@ -42,7 +42,7 @@ def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | N
     headline = totals_line(totals)
     if errors:
         headline = f"{len(errors)} collection error{'s' if len(errors) != 1 else ''}, {headline}"
-    if status["code"] != 0:
+    if status["code"] != 0 and not (status["code"] == 1 and bad):  # "tests failed" goes without saying
         headline += f" (pytest exit status {status['code']}: {status['name'].replace('_', ' ')})"
     lines = [f"## {icon} qa-harness: {headline}", ""]
     target = run.get("target") or "in-process reference services"
