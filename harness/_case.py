@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness._errors import CaseFileError
 from harness._validation import StrictModel, validation_error
-from harness._yaml import LocatedDocument, load_located
+from harness._yaml import LocatedDocument, read_located
 
 ParityLevel = Literal["exact", "normalized", "structural", "semantic", "none"]
 PARITY_LEVELS: tuple[str, ...] = get_args(ParityLevel)
@@ -165,11 +165,7 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
 
 def parse_case_file(path: Path, display: str) -> tuple[CaseFile, LocatedDocument]:
     """Read and validate one case file; every problem is a ``CaseFileError`` naming file:line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(display, None, f"cannot read case file: {exc}") from None
-    doc = load_located(text, display)
+    doc = read_located(path, display)
     if not isinstance(doc.data, dict):
         raise CaseFileError(display, 1, "a case file is a mapping with a 'cases:' list", "start the file with 'cases:'")
     try:

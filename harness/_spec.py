@@ -19,7 +19,7 @@ from harness._errors import CaseFileError
 from harness._pointer import parse_pointer
 from harness._presets import PRESET_ARG_SCHEMAS, PRESETS, deep_merge, expand_preset
 from harness._validation import StrictModel, validation_error
-from harness._yaml import LocatedDocument, load_located
+from harness._yaml import LocatedDocument, read_located
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
@@ -354,11 +354,7 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
 
 def parse_service_spec(path: Path, display: str) -> ServiceSpec:
     """Read and validate a service spec; problems are a ``CaseFileError`` naming file:line and the fix."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(display, None, f"cannot read service spec: {exc}") from None
-    doc = load_located(text, display)
+    doc = read_located(path, display)
     if isinstance(doc.data, dict) and doc.data.get("preset") is not None:
         try:
             expand_preset(doc.data["preset"])

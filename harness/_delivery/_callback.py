@@ -32,16 +32,21 @@ DEFAULT_SETTLE_S = 0.3
 class CallbackAdapter:
     """Sends a job request with a callback URL, reads the acknowledgement, waits for the delivery.
 
-    The Outcome's ``status`` is the acknowledgement's, ``body`` the (first accepted) callback payload;
-    a ``failed`` job status is a normal outcome for the checks to judge. After the first delivery the
-    adapter keeps listening for ``settle_s`` to catch duplicates. Every wait is bounded by
-    ``request.timeout_s`` from the moment the request is sent.
+    The Outcome's ``status`` is the acknowledgement's, ``body`` the payload of the first authentic
+    callback (signature valid, or none asked for); a ``failed`` job status is a normal outcome for the
+    checks to judge. After that delivery the adapter keeps listening for ``settle_s`` to catch
+    duplicates. Every wait is bounded by ``request.timeout_s`` from the moment the request is sent.
+
+    Rejected deliveries (unsigned, badly signed or stale, replayed from another job, over the
+    receiver's size limit) never end the wait nor become the result: anyone who can reach the
+    receiver can send them. They are listed in the transcript, and are a problem only when no
+    authentic delivery arrives in time.
 
     Problems: ``callback_never_arrived``, ``callback_duplicate``, ``callback_late``,
-    ``callback_wrong_id``, ``callback_bad_signature``, ``callback_unsigned``, ``callback_bad_payload``
-    (not JSON), ``callback_no_ack_id`` (2xx acknowledgement without a job id), ``timeout`` (no
-    acknowledgement in time), ``transport_error``. A non-2xx acknowledgement is recorded and returned
-    without a problem.
+    ``callback_wrong_id``, ``callback_bad_signature``, ``callback_unsigned``, ``callback_replayed``,
+    ``callback_too_large``, ``callback_bad_payload`` (not JSON), ``callback_no_ack_id`` (2xx
+    acknowledgement without a job id), ``timeout`` (no acknowledgement in time), ``transport_error``.
+    A non-2xx acknowledgement is recorded and returned without a problem.
     """
 
     delivery = "callback"
@@ -109,23 +114,21 @@ class CallbackAdapter:
         waited = time.perf_counter() - started
         late = [delivery for delivery in late if not delivery.retry]
 
-        for number, delivery in enumerate(deliveries + late, start=1):
-            outcome.transcript.extend(_render(number, delivery, started, secrets))
-        if not deliveries:
-            outcome.timings.total_s = waited
-            outcome.problems.append(
-                Problem(
-                    "callback_never_arrived",
-                    f"waited {waited:.1f} s for job {slot.job_id or '(no id)'} at {slot.url}; no callback came",
-                )
-            )
-            outcome.transcript.append(f"~ no callback within {waited:.1f} s")
-        else:
-            first = next((d for d in deliveries if d.accepted), deliveries[0])
+        # Masking and rendering a body of megabytes is CPU work: keep it off the loop that is
+        # timing the other cases' deliveries.
+        outcome.transcript.extend(await asyncio.to_thread(_render_all, deliveries + late, started, secrets))
+        authentic = [delivery for delivery in deliveries if delivery.authentic]
+        if authentic:
+            first = next((d for d in authentic if d.accepted), authentic[0])
             outcome.timings.total_s = first.received_at - started
             outcome.body = first.payload
-            outcome.problems.extend(_problems(deliveries, slot, spec.payload_id))
+            outcome.problems.extend(_problems(authentic, slot, spec.payload_id))
             extract_output(outcome, request.spec.output)
+        else:
+            outcome.timings.total_s = waited
+            outcome.problems.extend(_unanswered(deliveries, slot, waited))
+            outcome.transcript.append(f"~ no authentic callback within {waited:.1f} s")
+        late = [delivery for delivery in late if delivery.authentic]
         if late:
             outcome.problems.append(
                 Problem(
@@ -145,17 +148,18 @@ class CallbackAdapter:
         return outcome
 
 
-def _problems(deliveries: list[CallbackDelivery], slot: CallbackSlot, payload_id: str) -> list[Problem]:
-    """The named problems a job's deliveries show."""
-    problems: list[Problem] = []
+def _unanswered(deliveries: list[CallbackDelivery], slot: CallbackSlot, waited: float) -> list[Problem]:
+    """The problems of a job no authentic callback answered: what was rejected, else nothing came."""
     job = slot.job_id or "(no id)"
+    within = f"and no verified callback for job {job} arrived within {waited:.1f} s"
+    problems: list[Problem] = []
     unsigned = [d for d in deliveries if d.verdict == "unsigned"]
     if unsigned:
         problems.append(
             Problem(
                 "callback_unsigned",
-                f"a callback secret is set but {len(unsigned)} callback(s) for job {job} carried no "
-                "webhook-id / webhook-timestamp / webhook-signature headers",
+                f"a callback secret is set but {len(unsigned)} callback(s) carried no "
+                f"webhook-id / webhook-timestamp / webhook-signature headers, {within}",
             )
         )
     bad = [d for d in deliveries if d.verdict == "bad_signature"]
@@ -163,15 +167,42 @@ def _problems(deliveries: list[CallbackDelivery], slot: CallbackSlot, payload_id
         problems.append(
             Problem(
                 "callback_bad_signature",
-                f"{len(bad)} callback(s) for job {job} failed Standard Webhooks verification: {bad[0].detail}. "
+                f"{len(bad)} callback(s) failed Standard Webhooks verification ({bad[0].detail}), {within}. "
                 "Do the service and --harness-callback-secret use the same secret?",
             )
         )
-    not_json = [d for d in deliveries if d.verdict == "not_json"]
+    replayed = [d for d in deliveries if d.verdict == "replayed"]
+    if replayed:
+        problems.append(Problem("callback_replayed", f"{len(replayed)} callback(s): {replayed[0].detail}, {within}"))
+    too_large = [d for d in deliveries if d.verdict == "too_large"]
+    if too_large:
+        problems.append(Problem("callback_too_large", f"{len(too_large)} callback(s): {too_large[0].detail}, {within}"))
+    if not problems:
+        problems.append(
+            Problem(
+                "callback_never_arrived",
+                f"waited {waited:.1f} s for job {job} at {slot.url}; no callback came",
+            )
+        )
+    return problems
+
+
+def _problems(authentic: list[CallbackDelivery], slot: CallbackSlot, payload_id: str) -> list[Problem]:
+    """The named problems a job's authentic deliveries show (rejected ones are not the service's word)."""
+    problems: list[Problem] = []
+    job = slot.job_id or "(no id)"
+    not_json = [d for d in authentic if d.verdict == "not_json"]
     if not_json:
         problems.append(Problem("callback_bad_payload", f"callback for job {job}: {not_json[0].detail}"))
-    # A retry of a rejected delivery is expected; anything else after the first delivery is a duplicate.
-    news = [d for d in deliveries if not d.retry]
+    # A retry of a delivery rejected as not JSON is expected; anything else after the first is a
+    # duplicate. Only authentic rejections count: a forger reusing a webhook-id must not hide one.
+    rejected_keys: set[str] = set()
+    news: list[CallbackDelivery] = []
+    for delivery in authentic:
+        if delivery.key not in rejected_keys:
+            news.append(delivery)
+        if not delivery.accepted:
+            rejected_keys.add(delivery.key)
     if len(news) > 1:
         same = len({d.key for d in news}) == 1
         how = (
@@ -187,7 +218,7 @@ def _problems(deliveries: list[CallbackDelivery], slot: CallbackSlot, payload_id
         )
     if slot.job_id is not None:
         # Compared as text: an id acknowledged as a number and called back as a string is the same job.
-        payload_ids = (resolve_pointer(d.payload, payload_id) for d in deliveries if d.payload is not None)
+        payload_ids = (resolve_pointer(d.payload, payload_id) for d in authentic if d.payload is not None)
         wrong = {str(got) for got in payload_ids if str(got) != slot.job_id}
         if wrong:
             problems.append(
@@ -207,10 +238,26 @@ def _key(delivery: CallbackDelivery) -> str:
     return f"webhook-id {delivery.key}"
 
 
+def _render_all(deliveries: list[CallbackDelivery], started: float, secrets: tuple[str, ...]) -> list[str]:
+    """Transcript lines for every delivery, numbered in arrival order."""
+    lines: list[str] = []
+    for number, delivery in enumerate(deliveries, start=1):
+        lines.extend(_render(number, delivery, started, secrets))
+    return lines
+
+
 def _render(number: int, delivery: CallbackDelivery, started: float, secrets: tuple[str, ...]) -> list[str]:
     """One delivery for the transcript: arrival, verdict, answer, headers and payload."""
     when = delivery.received_at - started
-    flags = [flag for flag, on in (("late", delivery.late), ("retry", delivery.retry)) if on]
+    flags = [
+        flag
+        for flag, on in (
+            ("late", delivery.late),
+            ("retry", delivery.retry),
+            ("rejected, not used", not delivery.authentic),
+        )
+        if on
+    ]
     lines = [
         f"~ callback #{number} at +{when:.3f} s: {delivery.method} {delivery.path} -> {delivery.answered} "
         f"({delivery.verdict}: {delivery.detail}){' [' + ', '.join(flags) + ']' if flags else ''}"

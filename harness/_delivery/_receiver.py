@@ -12,8 +12,13 @@ asked for it even when the payload carries the wrong job id. Answers:
   retries forever because of the harness;
 - ``401`` when a secret is set and the signature is missing or wrong: that is what a real consumer
   does, and it lets the service's retry path run (retries carry the same ``webhook-id`` and are not
-  counted as duplicates);
-- ``400`` when the body is not JSON, ``404`` for a path no job expects, ``405`` for a non-POST.
+  counted as duplicates), and when a validly signed message was already delivered to another job's
+  path (a replay). Such a delivery is recorded but never wakes the waiting adapter: anyone
+  who can reach the receiver can post to it, so only an authentic delivery may become the result;
+- ``400`` when the body is not JSON, ``405`` for a non-POST;
+- ``413`` for a body over ``max_body_bytes``: reading stops at the limit, nothing is kept;
+- ``404`` for a path no job expects, without reading the body: such requests are counted, and the
+  first few are kept without their bodies, so a flood of them cannot grow memory.
 """
 
 from __future__ import annotations
@@ -36,15 +41,28 @@ from standardwebhooks import Webhook
 
 from harness._errors import HarnessError
 
-__all__ = ["CallbackDelivery", "CallbackReceiver", "CallbackSlot"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "CallbackDelivery", "CallbackReceiver", "CallbackSlot"]
 
 _PATH = re.compile(r"/callbacks/(?P<token>[A-Za-z0-9_-]+)/?$")
 _SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+# Requests to unknown paths kept for the report (without bodies); later ones are only counted.
+_UNEXPECTED_KEPT = 100
+
+# Verdicts of deliveries that passed verification, or for which none was asked. Only these end a
+# wait and become a result; the others may come from anyone who can reach the receiver.
+_AUTHENTIC_VERDICTS = frozenset({"ok", "unverified", "not_json"})
+
 _Scope = dict[str, Any]
 _Receive = Callable[[], Awaitable[dict[str, Any]]]
 _Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _ClientGone(Exception):
+    """The sender disconnected before its body was complete."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +80,13 @@ class CallbackDelivery:
     headers: dict[str, str]
     """As received, names lower-cased."""
     body: bytes
+    """Empty when the body was not kept (``too_large``, unknown path)."""
     payload: Any
     """The body parsed as JSON, or None if it is not JSON."""
     verdict: str
-    """``ok`` (signature valid), ``unverified`` (no secret or unsigned endpoint), ``unsigned``,
-    ``bad_signature`` or ``not_json``."""
+    """``ok`` (signature valid), ``unverified`` (no secret or unsigned endpoint), ``not_json`` (after
+    either of those), or a rejection: ``unsigned``, ``bad_signature``, ``replayed`` (validly signed,
+    but already delivered to another job's URL), ``too_large``."""
     detail: str
     """Why the verdict, e.g. the verification error."""
     answered: int
@@ -84,6 +104,11 @@ class CallbackDelivery:
     def accepted(self) -> bool:
         """The receiver answered 2xx."""
         return 200 <= self.answered < 300
+
+    @property
+    def authentic(self) -> bool:
+        """It passed signature verification, or none was asked for: it may be a job's result."""
+        return self.verdict in _AUTHENTIC_VERDICTS
 
 
 class CallbackSlot:
@@ -112,14 +137,17 @@ class CallbackSlot:
             return list(self._deliveries)
 
     async def wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for the first delivery; True if one has arrived."""
+        """Wait up to ``timeout_s`` for the first authentic delivery; True if one has arrived.
+
+        Rejected deliveries (unsigned, badly signed, too large) are recorded but do not end the wait.
+        """
         if timeout_s > 0:
             try:
                 async with asyncio.timeout(timeout_s):
                     await self._arrived.wait()
             except TimeoutError:
                 pass
-        return bool(self.deliveries())
+        return any(delivery.authentic for delivery in self.deliveries())
 
     def close(self) -> tuple[list[CallbackDelivery], list[CallbackDelivery]]:
         """Stop waiting: later arrivals are late. Returns (deliveries, late ones so far)."""
@@ -134,6 +162,8 @@ class CallbackSlot:
             self._late.append(delivery)
             return
         self._deliveries.append(delivery)
+        if not delivery.authentic:
+            return
         # A closed waiting loop means nobody is waiting; the delivery is still recorded.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._arrived.set)
@@ -162,6 +192,7 @@ class CallbackReceiver:
     URL given to services instead of ``http://host:port``, for a service that reaches the harness
     through another address (``--harness-callback-url``). ``secret`` (``whsec_<base64>``) turns on
     Standard Webhooks verification; without it deliveries are accepted unverified.
+    ``max_body_bytes`` bounds what one delivery may send (413 past it).
     """
 
     def __init__(
@@ -171,12 +202,16 @@ class CallbackReceiver:
         public_url: str | None = None,
         secret: str | None = None,
         *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         start_timeout_s: float = 5.0,
     ) -> None:
+        if max_body_bytes < 1:
+            raise HarnessError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self.host = host
         self.port = port
         self.public_url = public_url.rstrip("/") if public_url else None
         self.secret = secret
+        self.max_body_bytes = max_body_bytes
         self.start_timeout_s = start_timeout_s
         # Fails fast on a malformed secret instead of at the first delivery.
         self._webhook = Webhook(secret) if secret else None
@@ -185,6 +220,8 @@ class CallbackReceiver:
         self._seen: dict[str, _Seen] = {}
         self._late: list[CallbackDelivery] = []
         self._unexpected: list[CallbackDelivery] = []
+        self._unexpected_count = 0
+        self._signed_ids: dict[str, str] = {}  # webhook-id of each validly signed message -> its path token
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -289,29 +326,50 @@ class CallbackReceiver:
         return slot
 
     def late_deliveries(self) -> list[CallbackDelivery]:
-        """Deliveries that arrived after their job's wait had ended (not retries of rejected ones)."""
+        """Authentic deliveries that arrived after their job's wait had ended (not retries of rejected ones)."""
         with self._lock:
             return list(self._late)
 
     def unexpected_deliveries(self) -> list[CallbackDelivery]:
-        """Requests to paths no job expects: a service calling back a stale or invented URL."""
+        """The first requests to paths no job expects (a stale or invented URL), without their bodies."""
         with self._lock:
             return list(self._unexpected)
+
+    @property
+    def unexpected_count(self) -> int:
+        """How many requests reached paths no job expects, including those not kept."""
+        with self._lock:
+            return self._unexpected_count
 
     # -- the HTTP side (receiver thread) -------------------------------------------------------------
 
     async def _app(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
-        """The ASGI app: read the whole request, record it, answer with a small JSON body."""
+        """The ASGI app: read the request up to the size limit, record it, answer with a small JSON body."""
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        method, path = scope["method"], scope["path"]
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        status, answer = self._receive(scope["method"], scope["path"], headers, body)
+        received_at = time.perf_counter()
+        match = _PATH.search(path)
+        token = match["token"] if match else ""
+        with self._lock:
+            expected = token in self._slots
+        if not expected:
+            # Not read at all: whoever posts to an invented URL costs a counter, not memory.
+            self._count_unexpected(received_at, method, path, headers)
+            status, answer = 404, {"error": f"no job expects a callback at {path}"}
+        elif method != "POST":
+            status, answer = 405, {"error": "callbacks are POSTed"}
+        else:
+            try:
+                body = await self._read_body(headers, receive)
+            except _ClientGone:
+                return  # half a body is no delivery, and there is nobody to answer
+            if body is None:
+                limit = f"{self.max_body_bytes} bytes"
+                status, answer = self._record(received_at, method, path, headers, b"", too_large=limit)
+            else:
+                status, answer = self._record(received_at, method, path, headers, bytes(body))
         await send(
             {
                 "type": "http.response.start",
@@ -321,28 +379,78 @@ class CallbackReceiver:
         )
         await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
 
-    def _receive(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        """Classify one request, record it on its slot, and choose the answer."""
-        received_at = time.perf_counter()
+    async def _read_body(self, headers: dict[str, str], receive: _Receive) -> bytearray | None:
+        """The body, or None once it passes ``max_body_bytes`` (what was read so far is dropped)."""
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        body = bytearray()  # bytes += bytes would copy the whole body at every chunk
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                return body
+
+    def _count_unexpected(self, received_at: float, method: str, path: str, headers: dict[str, str]) -> None:
+        """Count a request to a path no job expects; keep the first few, without bodies."""
+        with self._lock:
+            self._unexpected_count += 1
+            if len(self._unexpected) < _UNEXPECTED_KEPT:
+                self._unexpected.append(
+                    CallbackDelivery(
+                        token="",
+                        job_id=None,
+                        received_at=received_at,
+                        method=method,
+                        path=path,
+                        headers=headers,
+                        body=b"",
+                        payload=None,
+                        verdict="unexpected",
+                        detail="no job expects a callback at this path; body not read",
+                        answered=404,
+                        key="",
+                        repeat=False,
+                        retry=False,
+                        late=False,
+                    )
+                )
+
+    def _record(
+        self,
+        received_at: float,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        too_large: str = "",
+    ) -> tuple[int, Any]:
+        """Classify one delivery to an expected path, record it on its slot, and choose the answer."""
         match = _PATH.search(path)
         token = match["token"] if match else ""
         with self._lock:
-            slot = self._slots.get(token)
-            seen = self._seen.get(token)
-            job_id = slot.job_id if slot else None
-            verify = slot.verify if slot else True
-        if method != "POST":
-            return 405, {"error": "callbacks are POSTed"}
-        payload, verdict, detail = self._verify(headers, body, verify)
-        key = headers.get("webhook-id") or "sha256:" + hashlib.sha256(body).hexdigest()
-        if verdict in ("unsigned", "bad_signature"):
-            status = 401
-        elif verdict == "not_json":
-            status = 400
+            slot = self._slots[token]
+            seen = self._seen[token]
+            job_id, verify = slot.job_id, slot.verify
+        if too_large:
+            payload, verdict, detail = None, "too_large", f"body over the receiver's limit of {too_large}; not read"
+            status = 413
         else:
-            status = 200
-        if slot is None or seen is None:
-            status = 404
+            payload, verdict, detail = self._verify(headers, body, verify)
+            if verdict == "ok":
+                verdict, detail = self._check_replay(headers["webhook-id"], token, verdict, detail)
+            if verdict in ("unsigned", "bad_signature", "replayed"):
+                status = 401
+            elif verdict == "not_json":
+                status = 400
+            else:
+                status = 200
+        key = headers.get("webhook-id") or "sha256:" + hashlib.sha256(body).hexdigest()
         with self._lock:
             delivery = CallbackDelivery(
                 token=token,
@@ -357,23 +465,33 @@ class CallbackReceiver:
                 detail=detail,
                 answered=status,
                 key=key,
-                repeat=seen is not None and key in seen.keys,
-                retry=seen is not None and key in seen.rejected,
-                late=slot is not None and slot.closed,
+                repeat=key in seen.keys,
+                retry=key in seen.rejected,
+                late=slot.closed,
             )
-            if slot is None or seen is None:
-                self._unexpected.append(delivery)
-                return status, {"error": f"no job expects a callback at {path}"}
             seen.keys.add(key)
             if not delivery.accepted:
                 seen.rejected.add(key)
             slot._add(delivery)
-            # A retry of a delivery this receiver rejected is the service doing its job, not news.
-            if delivery.late and not delivery.retry:
+            # A retry of a delivery this receiver rejected is the service doing its job, not news;
+            # a late forgery says nothing about the service's speed.
+            if delivery.late and delivery.authentic and not delivery.retry:
                 self._late.append(delivery)
         if status == 200:
             return status, {"received": True}
         return status, {"error": detail}
+
+    def _check_replay(self, message_id: str, token: str, verdict: str, detail: str) -> tuple[str, str]:
+        """A validly signed message already delivered to another job's URL is a replay, not this job's result.
+
+        The signature covers the id, timestamp and body but not the URL, so within its five minutes
+        a captured delivery would verify at any callback path.
+        """
+        with self._lock:
+            first = self._signed_ids.setdefault(message_id, token)
+        if first != token:
+            return "replayed", f"webhook-id {message_id} was already delivered to another job's callback URL"
+        return verdict, detail
 
     def _verify(self, headers: dict[str, str], body: bytes, verify: bool) -> tuple[Any, str, str]:
         """(payload, verdict, detail) for one delivery."""

@@ -76,6 +76,7 @@ def run_job(
     ack_status: int = 202,
     ack_body: dict[str, Any] | None = None,
     after: Callable[[], Awaitable[None]] | None = None,
+    settle_s: float = SETTLE_S,
 ) -> tuple[Outcome, list[RawRequest]]:
     """Run one callback delivery against a scripted service that follows ``plan``."""
 
@@ -90,7 +91,7 @@ def run_job(
                 jobs.append(asyncio.create_task(plan(request.headers["callback-url"], job_id)))
 
         async with ScriptedServer(service) as server, httpx.AsyncClient() as client:
-            adapter = CallbackAdapter(receiver, settle_s=SETTLE_S)
+            adapter = CallbackAdapter(receiver, settle_s=settle_s)
             outcome = await adapter.deliver(
                 client,
                 Request(
@@ -156,7 +157,8 @@ def test_second_delivery_is_a_duplicate(receiver: CallbackReceiver) -> None:
         answers.append(await post(url, payload(job_id, text="first")))
         answers.append(await post(url, payload(job_id, text="second")))
 
-    outcome, _ = run_job(receiver, plan)
+    # Each post opens a connection: on a busy machine the next can take longer than SETTLE_S.
+    outcome, _ = run_job(receiver, plan, settle_s=1.0)
     assert kinds(outcome) == ["callback_duplicate"]
     assert "2 times" in outcome.problems[0].message
     assert "separate messages" in outcome.problems[0].message
@@ -169,7 +171,7 @@ def test_redelivery_of_the_same_message_is_recognised_by_webhook_id(receiver: Ca
         for _ in range(3):
             await post(url, payload(job_id), msg_id="msg_same")
 
-    outcome, _ = run_job(receiver, plan)
+    outcome, _ = run_job(receiver, plan, settle_s=1.0)
     assert kinds(outcome) == ["callback_duplicate"]
     assert "the same message (webhook-id msg_same)" in outcome.problems[0].message
     assert "3 times" in outcome.problems[0].message
@@ -192,10 +194,13 @@ def test_unsigned_delivery_with_a_secret_set(receiver: CallbackReceiver) -> None
     async def plan(url: str, job_id: str) -> None:
         answers.append(await post(url, payload(job_id), secret=None))
 
-    outcome, _ = run_job(receiver, plan)
+    outcome, _ = run_job(receiver, plan, timeout_s=0.5)
     assert kinds(outcome) == ["callback_unsigned"]
+    assert "no verified callback" in outcome.problems[0].message
     assert answers == [401]
-    assert outcome.text == "1. Q?"
+    # Anyone can post an unsigned body: it is never the result.
+    assert outcome.body is None
+    assert outcome.text is None
 
 
 def test_bad_signature_and_its_retry_is_not_a_duplicate(receiver: CallbackReceiver) -> None:
@@ -205,19 +210,114 @@ def test_bad_signature_and_its_retry_is_not_a_duplicate(receiver: CallbackReceiv
         for _ in range(2):  # a well-behaved service retries a rejected delivery with the same id
             answers.append(await post(url, payload(job_id), secret=OTHER_SECRET, msg_id="msg_retry"))
 
-    outcome, _ = run_job(receiver, plan)
+    outcome, _ = run_job(receiver, plan, timeout_s=0.5)
     assert kinds(outcome) == ["callback_bad_signature"]
     assert "same secret" in outcome.problems[0].message
     assert answers == [401, 401]
+    assert outcome.body is None
 
 
 def test_stale_timestamp_fails_verification(receiver: CallbackReceiver) -> None:
     async def plan(url: str, job_id: str) -> None:
         await post(url, payload(job_id), timestamp=datetime(2020, 1, 1, tzinfo=UTC))
 
-    outcome, _ = run_job(receiver, plan)
+    outcome, _ = run_job(receiver, plan, timeout_s=0.5)
     assert kinds(outcome) == ["callback_bad_signature"]
     assert "too old" in outcome.problems[0].message
+    assert outcome.body is None
+
+
+FORGERIES: dict[str, dict[str, Any]] = {
+    "unsigned": {"secret": None},
+    "wrongly signed": {"secret": OTHER_SECRET},
+    "stale replay": {"timestamp": datetime(2020, 1, 1, tzinfo=UTC)},
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_forged_callback_before_the_genuine_one_is_not_the_result(receiver: CallbackReceiver, forgery: str) -> None:
+    answers: list[int] = []
+
+    async def plan(url: str, job_id: str) -> None:
+        forged = payload(job_id, text="forged", status="failed")
+        answers.append(await post(url, forged, **FORGERIES[forgery]))
+        # Well after the settle time: a forgery that ended the wait would make this one late.
+        await asyncio.sleep(SETTLE_S + 0.35)
+        answers.append(await post(url, payload(job_id)))
+
+    outcome, _ = run_job(receiver, plan)
+    assert answers == [401, 200]
+    assert kinds(outcome) == []
+    assert outcome.text == "1. Q?"
+    assert outcome.body["status"] == "succeeded"
+    # The rejected one is still in the transcript, marked as not used.
+    assert any("-> 401" in line and "rejected, not used" in line for line in outcome.transcript)
+    assert outcome.timings.total_s is not None
+    assert outcome.timings.total_s > SETTLE_S + 0.3
+
+
+def test_a_forgery_with_a_wrong_job_id_does_not_taint_the_genuine_result(receiver: CallbackReceiver) -> None:
+    async def plan(url: str, job_id: str) -> None:
+        await post(url, payload("someone-else"), secret=OTHER_SECRET)
+        await post(url, payload(job_id))
+
+    outcome, _ = run_job(receiver, plan)
+    assert kinds(outcome) == []
+    assert outcome.text == "1. Q?"
+
+
+def test_forgeries_alone_are_named_problems_after_the_wait(receiver: CallbackReceiver) -> None:
+    async def plan(url: str, job_id: str) -> None:
+        await post(url, payload(job_id), secret=None)
+        await post(url, payload(job_id), secret=OTHER_SECRET)
+
+    started = time.perf_counter()
+    outcome, _ = run_job(receiver, plan, timeout_s=0.6)
+    # The wait ran to its end (no early stop at the first arrival), then the rejections are the failure.
+    assert time.perf_counter() - started >= 0.6
+    assert kinds(outcome) == ["callback_bad_signature", "callback_unsigned"]
+    assert all("no verified callback" in problem.message for problem in outcome.problems)
+    assert outcome.body is None
+
+
+@pytest.mark.parametrize("size", [60_000, 9_000_000])
+def test_a_large_one_word_reply_does_not_stall_the_loop(receiver: CallbackReceiver, size: int) -> None:
+    # Other cases' deadlines run on the same loop: masking and rendering a large body must not block it.
+    word = "w" * size
+    gaps: list[float] = []
+
+    async def plan(url: str, job_id: str) -> None:
+        assert await post(url, payload(job_id, text=word)) == 200
+        last = time.perf_counter()
+        for _ in range(60):  # past the settle time, when the adapter renders the transcript
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    outcome, _ = run_job(receiver, plan)
+    assert kinds(outcome) == []
+    assert outcome.text == word
+    assert max(gaps) < 2.0  # the old on-loop masking blocked it for ~10 s at 60 KB
+
+
+def test_a_signed_message_replayed_from_another_job_is_rejected(receiver: CallbackReceiver) -> None:
+    answers: list[int] = []
+
+    async def plan(url: str, job_id: str) -> None:
+        # A genuine, validly signed delivery to another job, captured and re-sent to this job's URL.
+        other = receiver.expect()
+        captured = {"body": payload(job_id, text="another job's exam"), "msg_id": f"msg_{uuid.uuid4().hex}"}
+        when = datetime.now(tz=UTC)
+        answers.append(await post(other.url, **captured, timestamp=when))
+        answers.append(await post(url, **captured, timestamp=when))
+        other.close()
+
+    outcome, _ = run_job(receiver, plan, timeout_s=0.5)
+    assert answers == [200, 401]
+    assert kinds(outcome) == ["callback_replayed"]
+    assert "already delivered to another job's callback URL" in outcome.problems[0].message
+    assert outcome.body is None
 
 
 def test_never_sent_is_reported_after_a_bounded_wait(receiver: CallbackReceiver) -> None:
