@@ -62,15 +62,58 @@ class OutputPointers(StrictModel):
     )
 
 
+class HmacSignature(StrictModel):
+    """HMAC-SHA256 of the raw body in one header, e.g. GitHub's ``X-Hub-Signature-256: sha256=<hex>``."""
+
+    header: str = Field(description="Header that carries the signature, e.g. X-Hub-Signature-256.")
+    prefix: str = Field("", description="Text before the digest, e.g. 'sha256='.")
+    encoding: Literal["hex", "base64"] = "hex"
+    secret: str | None = Field(
+        None, description="The shared secret, e.g. ${WEBHOOK_SECRET} (masked); default: --harness-callback-secret."
+    )
+
+
+class HmacScheme(StrictModel):
+    """``{hmac_sha256: {header, prefix, encoding, secret}}``."""
+
+    hmac_sha256: HmacSignature
+
+
 class CallbackSpec(StrictModel):
     """How an async job acknowledges and later calls back."""
 
-    url_header: str = Field("Callback-Url", description="Request header that carries the receiver's URL.")
+    url_header: str | None = Field(
+        "Callback-Url", description="Request header that carries the receiver's URL; null: none."
+    )
+    url_pointer: Pointer | None = Field(
+        None, description="Pointer in the request body where the receiver's URL goes, e.g. /webhook/url."
+    )
     ack_id: Pointer = Field("/callback-id", description="Pointer to the job id in the acknowledgement body.")
     payload_id: Pointer = Field("/callback-id", description="Pointer to the job id in the callback payload.")
     status: Pointer | None = Field("/status", description="Pointer to the job status in the payload.")
     success: list[str] = Field(default_factory=lambda: ["succeeded"], description="Status values that mean success.")
-    signed: bool = Field(True, description="Deliveries are signed per Standard Webhooks.")
+    failure: list[str] = Field(
+        default_factory=list,
+        description="Status values that mean the job failed (the payload is then the outcome, without text); "
+        "when given, any other value is a callback_unknown_status problem.",
+    )
+    signature: Literal["standard-webhooks", "none"] | HmacScheme = Field(
+        "standard-webhooks",
+        description="standard-webhooks (webhook-id/-timestamp/-signature, whsec_ secret), none, or "
+        "{hmac_sha256: {header, prefix, encoding, secret}}.",
+    )
+    signed: bool = Field(True, description="false: same as signature: none.")
+    delivery_id_header: str | None = Field(
+        None,
+        description="Header naming each message for de-duplication, e.g. X-GitHub-Delivery; "
+        "default: webhook-id, else a hash of the body.",
+    )
+
+    @model_validator(mode="after")
+    def _url_placed(self) -> CallbackSpec:
+        if self.url_header is None and self.url_pointer is None:
+            raise ValueError("the receiver's URL goes nowhere: give url_header or url_pointer")
+        return self
 
 
 class SseSpec(StrictModel):
@@ -315,6 +358,10 @@ def env_references(spec: ServiceSpec) -> dict[tuple[str, ...], list[str]]:
     places: list[tuple[tuple[str, ...], str]] = [(("headers", k), v) for k, v in spec.headers.items()]
     for name in ("qa", "prod"):
         places += [((name, "headers", k), v) for k, v in spec.endpoint(name).headers.items()]
+    for name in ("qa", "prod"):
+        signature = spec.endpoint(name).callback.signature
+        if isinstance(signature, HmacScheme) and signature.hmac_sha256.secret:
+            places.append(((name, "callback", "signature", "hmac_sha256", "secret"), signature.hmac_sha256.secret))
     if spec.base_url:
         places.append((("base_url",), spec.base_url))
     for where, value in places:
@@ -344,6 +391,8 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
     "prod": EndpointSpec,
     "output": OutputPointers,
     "callback": CallbackSpec,
+    "signature": HmacScheme,
+    "hmac_sha256": HmacSignature,
     "sse": SseSpec,
     "poll": PollSpec,
     "status": PollStatus,

@@ -23,8 +23,10 @@ _STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 class SignatureScheme(Protocol):
     """Verifies one delivery."""
 
-    description: str
-    """What a missing signature lacks, for the ``callback_unsigned`` message."""
+    @property
+    def description(self) -> str:
+        """What a missing signature lacks, for the ``callback_unsigned`` message."""
+        ...
 
     def verify(self, headers: dict[str, str], body: bytes) -> tuple[str, str]:
         """(verdict, detail): ``ok``, ``unsigned`` or ``bad_signature``."""
