@@ -214,3 +214,18 @@ def test_id_field_conversation_is_unchanged() -> None:
     conversation = Conversation(ConversationSpec(id_field="conversation_id"), "run-1-qa")
     placed = conversation.place({"conversation_id": "x", "message": "hi"}, None)
     assert placed == {"conversation_id": "run-1-qa", "message": "hi"}
+
+
+def test_every_spec_example_in_the_readme_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import yaml
+
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Describe your service") : text.index("### Service-spec reference")]
+    specs = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    specs = [spec for spec in specs if "cases" not in spec]
+    for spec in specs:
+        full = spec if "service" in spec else {"service": "s", "qa": {"path": "/q", "delivery": "sync"}, **spec}
+        ServiceSpec.model_validate(full)
+    assert len(specs) == 7
