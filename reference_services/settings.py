@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reference_services.faults import validate_faults
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES_DIR = REPO_ROOT / "fixtures"
+# Package data (course materials, question bank): found next to the code, so an installed wheel works too.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 DEFAULT_MODEL_NAME = "reference-llm-1.0"
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 

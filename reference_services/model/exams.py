@@ -1,4 +1,4 @@
-"""Exam writing from the question bank (``fixtures/question_bank.yaml``), with a templated fallback."""
+"""Exam writing from the question bank (``fixtures/question_bank.yaml`` in this package), with a templated fallback."""
 
 from __future__ import annotations
 

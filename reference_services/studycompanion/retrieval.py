@@ -1,4 +1,4 @@
-"""BM25 retrieval over the course materials in ``fixtures/courses/<slug>/``.
+"""BM25 retrieval over the course materials in ``reference_services/fixtures/courses/<slug>/``.
 
 A course folder holds ``_course.yaml`` (``title: ...``) and Markdown documents; a document's id is
 ``<slug>/<file stem>`` (``macro201/past-exam-1``). Documents are split into paragraphs; headings are skipped.

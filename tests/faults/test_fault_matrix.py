@@ -1,6 +1,7 @@
 """The fault matrix: every reference-service fault fails exactly the items, by check, that fault_matrix.yaml names.
 
-Each test runs the case suite in this process (``collect.run_suite``) against services started with one fault.
+Each test runs the case suite in this process (``tests.support.case_suite.run_suite``) against services started
+with one fault.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from collect import SuiteRun, run_suite
-from regenerate import MATRIX_PATH, README_PATH, load_matrix, readme_table, render_table
 
 from reference_services import FAULTS
+from tests.faults.regenerate import MATRIX_PATH, README_PATH, load_matrix, readme_table, render_table
+from tests.support.case_suite import SuiteRun, run_suite
 
 MATRIX = load_matrix()
 RECORD_HINT = (
-    "if the change is intended, run `python tests/faults/regenerate.py --record` "
+    "if the change is intended, run `python -m tests.faults.regenerate --record` "
     f"and review `git diff {MATRIX_PATH.name}`"
 )
 
@@ -80,5 +81,5 @@ def test_no_fault_everything_passes_over_repeats(tmp_path: Path) -> None:
 def test_readme_fault_table_matches_the_matrix() -> None:
     table = readme_table(README_PATH.read_text(encoding="utf-8"))
     assert table == render_table(MATRIX), (
-        f"the fault table in {README_PATH.name} is stale; run `python tests/faults/regenerate.py` to re-render it"
+        f"the fault table in {README_PATH.name} is stale; run `python -m tests.faults.regenerate` to re-render it"
     )

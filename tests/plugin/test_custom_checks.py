@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import re
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from harness._checks import unregister_check
-from tests.plugin.conftest import Project
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.pytester_project import Project
+from tests.support.readme import code_blocks, readme_tables
 
 # The worked example of README.md, verbatim (test_docs_show_the_tested_example keeps them equal).
 CONFTEST = '''\
@@ -137,23 +132,13 @@ def test_a_bad_argument_to_a_user_check_names_the_check_and_the_schema(project: 
     )
 
 
-def _checks_table() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_docs_show_the_tested_example() -> None:
-    doc = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:python|yaml)\n(.*?)```", doc, re.DOTALL)
+    blocks = code_blocks("python", "yaml")
     assert CONFTEST in blocks, "README.md: the conftest example differs from the tested one"
     assert CASES in blocks, "README.md: the case-file example differs from the tested one"
 
 
 def test_docs_checks_table_matches_the_registry() -> None:
-    table = _checks_table()
+    table = readme_tables()
     assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/readme_tables.py"
     assert "| `llm_judge` | QA and prod, each | {rubric, threshold?, model?} |" in table.render_table()

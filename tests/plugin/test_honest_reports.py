@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from tests.plugin.conftest import Project
+from tests.support.pytester_project import Project
 
 GOOD_CASES = """\
 cases:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.plugin.conftest import Project
+from tests.support.pytester_project import Project
 
 GDP_INPUT = (
     "{user_id: u1, course: Macroeconomics 201, conversation_id: generated-per-run, "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.conftest import Project
+from tests.support.pytester_project import Project
 
 SLOW_CASES = """\
 cases:

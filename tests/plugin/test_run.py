@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.plugin.conftest import Project
+from tests.support.pytester_project import Project
 
 EXAM_CASES = """\
 defaults:

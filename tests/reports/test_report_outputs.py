@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import textwrap
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugin.conftest import EXAM_SPEC
+from tests.support.pytester_project import Project
 
 
 CASES = """\
@@ -35,13 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def exam_project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
-    for relative, text in (("cases/examgenerator/service.yaml", EXAM_SPEC), ("cases/examgenerator/bio.yaml", CASES)):
-        path = pytester.path / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return pytester
+def exam_project(project: Project) -> pytest.Pytester:
+    project.exam_service()
+    project.write("cases/examgenerator/bio.yaml", CASES)
+    return project.pytester
 
 
 def allure_results(report_dir: Path) -> list[dict[str, Any]]:

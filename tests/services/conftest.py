@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from services_support import CallbackReceiver
 
 from reference_services import RunningStack, start_stack
+from tests.support.callback_receiver import CallbackReceiver
 
 
 @pytest.fixture(scope="session")

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import queue
-import re
 from typing import Any
 
 import httpx
 import pytest
-from services_support import EXAM, CallbackReceiver, qa_headers
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from reference_services import RunningStack
-
-QUESTION = re.compile(r"^(\d+)\. \S", re.M)
-CHOICE = re.compile(r"^[a-d]\)  \S", re.M)
-ANSWER = re.compile(r"^Correct Answers?: [a-d]\)(?:(?:, | and )[a-d]\))*$", re.M)
-
-
-def assert_exam(text: str, count: int) -> None:
-    blocks = text.split("\n\n")
-    assert len(blocks) == count
-    for number, block in enumerate(blocks, start=1):
-        lines = block.split("\n")
-        assert lines[0].startswith(f"{number}. ")
-        assert [line[:4] for line in lines[1:5]] == ["a)  ", "b)  ", "c)  ", "d)  "]
-        assert ANSWER.match(lines[5]), lines[5]
-        assert len(lines) == 6
-
-
-def qa_exam(stack: RunningStack, client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
-    return client.post(f"{stack.base_url}/examgenerator/create/qa", json=body, headers=qa_headers(stack))
-
-
-def create(stack: RunningStack, client: httpx.Client, body: dict[str, Any], url: str) -> httpx.Response:
-    return client.post(f"{stack.base_url}/examgenerator/create", json=body, headers={"Callback-Url": url})
+from tests.support.callback_receiver import CallbackReceiver
+from tests.support.reference_calls import EXAM, assert_exam, create, qa_exam, qa_headers
 
 
 def verified(stack: RunningStack, cb: Any) -> dict[str, Any]:

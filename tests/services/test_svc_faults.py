@@ -8,12 +8,22 @@ import uuid
 
 import httpx
 import pytest
-from services_support import CONTACT, EXAM, VALDEZ, CallbackReceiver, chat_body, qa_headers
 from standardwebhooks.webhooks import Webhook
-from test_svc_examgenerator import assert_exam, create, qa_exam
-from test_svc_studycompanion import qa_chat, read_stream
 
 from reference_services import RunningStack
+from tests.support.callback_receiver import CallbackReceiver
+from tests.support.reference_calls import (
+    CONTACT,
+    EXAM,
+    VALDEZ,
+    assert_exam,
+    chat_body,
+    create,
+    qa_chat,
+    qa_exam,
+    qa_headers,
+    read_stream,
+)
 
 MACRO_EXAM = {"course_title": "Macroeconomics 201", "course_topic": "GDP", "num_questions": 10}
 CHOICE_LINE = re.compile(r"^[a-d]\)  ", re.M)

@@ -8,13 +8,12 @@ import uuid
 import httpx
 import pytest
 from openai import OpenAI
-from services_support import EXAM, VALDEZ, CallbackReceiver, chat_body
 from standardwebhooks.webhooks import Webhook
-from test_svc_examgenerator import create, qa_exam
-from test_svc_studycompanion import qa_chat, read_stream
 
 from reference_services import RunningStack
 from reference_services.prompts import Passage, build_chat_system_message, build_exam_messages
+from tests.support.callback_receiver import CallbackReceiver
+from tests.support.reference_calls import EXAM, VALDEZ, chat_body, create, qa_chat, qa_exam, read_stream
 
 PASSAGES = [Passage("c/notes", "Real GDP measures output at constant prices. It removes the effect of inflation.")]
 CHAT = [build_chat_system_message("Econ", PASSAGES), {"role": "user", "content": "What does real GDP measure?"}]

@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from httpx_sse import connect_sse
-from services_support import CONTACT, FOLLOW_UP, MACRO, NOMINAL_REAL, VALDEZ, chat_body, qa_headers
 
 from reference_services import RunningStack
-
-
-@dataclass
-class StreamResult:
-    """What one SSE call delivered."""
-
-    deltas: list[str] = field(default_factory=list)
-    end: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    done: bool = False
-    content_type: str = ""
-
-    @property
-    def text(self) -> str:
-        return "".join(self.deltas)
-
-
-def read_stream(stack: RunningStack, client: httpx.Client, body: dict[str, Any]) -> StreamResult:
-    result = StreamResult()
-    with connect_sse(client, "POST", f"{stack.base_url}/studycompanion/chat/stream", json=body) as source:
-        source.response.raise_for_status()
-        result.content_type = source.response.headers["content-type"]
-        for sse in source.iter_sse():
-            if sse.data == "[DONE]":
-                result.done = True
-            elif sse.event == "end":
-                result.end = json.loads(sse.data)
-            elif sse.event == "error":
-                result.error = json.loads(sse.data)
-            else:
-                assert not result.end, "text after the end event"
-                result.deltas.append(sse.data)
-    return result
-
-
-def qa_chat(stack: RunningStack, client: httpx.Client, body: Any) -> httpx.Response:
-    return client.post(f"{stack.base_url}/studycompanion/chat/qa", json=body, headers=qa_headers(stack))
+from tests.support.reference_calls import (
+    CONTACT,
+    FOLLOW_UP,
+    MACRO,
+    NOMINAL_REAL,
+    VALDEZ,
+    chat_body,
+    qa_chat,
+    read_stream,
+)
 
 
 def conv() -> str:

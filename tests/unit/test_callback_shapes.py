@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from _scripted_http import RawRequest, ScriptedServer, json_response
 
 from harness._delivery import CallbackAdapter, CallbackReceiver, Request
 from harness._delivery._signatures import HmacBodySignature
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec
+from tests.support.scripted_http import RawRequest, ScriptedServer, json_response
 
 TRANSCRIPTS = Path(__file__).parents[1] / "wire" / "transcripts"
 SECRET = "It's a Secret to Everybody"  # GitHub's documentation dummy, which signed the captures

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _exam_samples import SEED, STRIPPED
+
+from tests.support.exam_samples import SEED, STRIPPED
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from _scripted_http import RawRequest, ScriptedServer, json_response
 from standardwebhooks import Webhook
 
-from harness._delivery import CallbackAdapter, CallbackReceiver, Request
+from harness._delivery import CallbackAdapter, CallbackReceiver
 from harness._errors import HarnessError
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec, OutputPointers
+from tests.support.scripted_http import RawRequest, deliver_scripted, json_response
 
 SECRET = "whsec_" + base64.b64encode(b"harness-test-secret-0123456789ab").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"some-other-secret-0123456789abcd").decode()
@@ -90,23 +90,21 @@ def run_job(
             if 200 <= ack_status < 300:
                 jobs.append(asyncio.create_task(plan(request.headers["callback-url"], job_id)))
 
-        async with ScriptedServer(service) as server, httpx.AsyncClient() as client:
-            adapter = CallbackAdapter(receiver, settle_s=settle_s)
-            outcome = await adapter.deliver(
-                client,
-                Request(
-                    endpoint="prod",
-                    method="POST",
-                    url=server.url + "/exam/create",
-                    spec=SPEC,
-                    json={"course_title": "Bio"},
-                    timeout_s=timeout_s,
-                ),
-            )
+        async def settle() -> None:
             if after is not None:
                 await after()
             await asyncio.gather(*jobs)
-            return outcome, server.requests
+
+        adapter = CallbackAdapter(receiver, settle_s=settle_s)
+        return await deliver_scripted(
+            adapter,
+            service,
+            endpoint="prod",
+            spec=SPEC,
+            json={"course_title": "Bio"},
+            timeout_s=timeout_s,
+            settle=settle,
+        )
 
     return asyncio.run(main())
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from _scripted_http import END, RawRequest, ScriptedServer, chunk, head, json_response
 
 from harness._delivery import PollAdapter, Request, SseAdapter
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec
+from tests.support.scripted_http import END, RawRequest, ScriptedServer, chunk, head, json_response
 
 
 def sse_spec(**sse: Any) -> EndpointSpec:

@@ -9,12 +9,20 @@ from typing import Any
 
 import httpx
 import pytest
-from _scripted_http import END, RawRequest, ScriptedServer, chunk, head, json_response, refused_url
 
 from harness._delivery import Request, SseAdapter
 from harness._errors import ServiceUnreachable
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec, OutputPointers
+from tests.support.scripted_http import (
+    END,
+    RawRequest,
+    chunk,
+    deliver_scripted,
+    head,
+    json_response,
+    refused_url,
+)
 
 SPEC = EndpointSpec(
     path="/chat/stream",
@@ -39,23 +47,12 @@ def stream(*steps: bytes | float, status: int = 200, content_type: str = "text/e
 
 def deliver(handler: Any, timeout_s: float = 5.0, **request: Any) -> Outcome:
     """Serve ``handler``, deliver one request to it, return the Outcome."""
-
-    async def main() -> Outcome:
-        async with ScriptedServer(handler) as server, httpx.AsyncClient() as client:
-            return await SseAdapter().deliver(
-                client,
-                Request(
-                    endpoint="prod",
-                    method="POST",
-                    url=server.url + "/chat/stream",
-                    spec=SPEC,
-                    json={"message": "hi"},
-                    timeout_s=timeout_s,
-                    **request,
-                ),
-            )
-
-    return asyncio.run(main())
+    outcome, _ = asyncio.run(
+        deliver_scripted(
+            SseAdapter(), handler, endpoint="prod", spec=SPEC, json={"message": "hi"}, timeout_s=timeout_s, **request
+        )
+    )
+    return outcome
 
 
 def kinds(outcome: Outcome) -> list[str]:

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from _scripted_http import RawRequest, ScriptedServer, head, json_response, refused_url
 
 from harness._delivery import CallbackAdapter, CallbackReceiver, Request, SseAdapter, SyncAdapter, get_adapter
 from harness._errors import HarnessUsageError, ServiceUnreachable
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec, OutputPointers
+from tests.support.scripted_http import RawRequest, deliver_scripted, head, json_response, refused_url
 
 SPEC = EndpointSpec(
     path="/chat/qa",
@@ -27,25 +27,19 @@ TOKEN = "sync-secret-token"
 
 def deliver(handler: Any, timeout_s: float = 5.0, **request: Any) -> tuple[Outcome, list[RawRequest]]:
     """Serve ``handler``, deliver one request to it; return the Outcome and what the server saw."""
-
-    async def main() -> tuple[Outcome, list[RawRequest]]:
-        async with ScriptedServer(handler) as server, httpx.AsyncClient() as client:
-            outcome = await SyncAdapter().deliver(
-                client,
-                Request(
-                    endpoint="qa",
-                    method="POST",
-                    url=server.url + "/chat/qa",
-                    spec=SPEC,
-                    headers={"Authorization": f"Bearer {TOKEN}"},
-                    secrets=(TOKEN,),
-                    timeout_s=timeout_s,
-                    **request,
-                ),
-            )
-            return outcome, server.requests
-
-    return asyncio.run(main())
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    return asyncio.run(
+        deliver_scripted(
+            SyncAdapter(),
+            handler,
+            endpoint="qa",
+            spec=SPEC,
+            headers=headers,
+            secrets=(TOKEN,),
+            timeout_s=timeout_s,
+            **request,
+        )
+    )
 
 
 def answer(status: int, payload: Any) -> Any:

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from _exam_samples import SEED
-
 from harness._checks import parse_exam
+from tests.support.exam_samples import SEED
 
 
 def test_seed_format_parses_without_errors() -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness._errors import HarnessUsageError
 from harness._options import OPTIONS, OPTIONS_BY_DEST, help_text, resolve_settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.readme import readme_tables
 
 
 def settings(cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None) -> Any:
@@ -74,11 +71,7 @@ def test_help_names_the_default_and_the_twins_and_escapes_percent() -> None:
 
 
 def test_readme_options_table_matches_the_option_table() -> None:
-    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = readme_tables()
     assert module.main(["--check"]) == 0, "README.md's options table is stale: run python scripts/readme_tables.py"
     table = module.render_options_table()
     for option in OPTIONS:

@@ -4,12 +4,12 @@ import re
 from typing import Any
 
 import pytest
-from _exam_samples import SEED as EXAM
-from _exam_samples import STRIPPED
 
 from harness._errors import HarnessError
 from harness._parity import compare, compare_with_noise, normalize_text, render_text_diff
 from harness._similarity import text_similarity
+from tests.support.exam_samples import SEED as EXAM
+from tests.support.exam_samples import STRIPPED
 
 REWORDED = EXAM.replace("Which organelle generates ATP?", "Which organelle produces most ATP?").replace(
     "Golgi Apparatus", "Golgi body"

@@ -12,7 +12,8 @@ import textwrap
 from collections.abc import Callable
 
 import pytest
-from _replay import Capture, ReplayServer
+
+from tests.support.replay_server import Capture, ReplayServer
 
 
 def _at(name: str, path: str) -> Capture:

@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from _replay import Capture, ReplayServer
 
 from harness._delivery import Request, get_adapter
 from harness._outcome import Outcome
 from harness._parity import compare
 from harness._runner import build_body
 from harness._spec import ServiceSpec
+from tests.support.replay_server import Capture, ReplayServer
 
 OPENAI = ServiceSpec.model_validate({"service": "llm", "preset": "openai-chat"})
 LANGSERVE = ServiceSpec.model_validate({"service": "tutor", "preset": {"langserve": "/chat"}})

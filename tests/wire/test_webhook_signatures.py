@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from _replay import TRANSCRIPTS
 
 from harness._delivery._signatures import HmacBodySignature
+from tests.support.replay_server import TRANSCRIPTS
 
 GITHUB = json.loads((TRANSCRIPTS / "webhook_github_delivery_ok.json").read_text(encoding="utf-8"))["signature"]
 

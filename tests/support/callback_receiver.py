@@ -1,4 +1,4 @@
-"""Shared helpers and inputs for the reference-services tests (imported by conftest and tests)."""
+"""A loopback HTTP server that records the callbacks the reference services POST to it."""
 
 from __future__ import annotations
 
@@ -8,18 +8,6 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-from reference_services import RunningStack
-
-EXAM = {"course_title": "Introduction to Biology", "course_topic": "Cell Structure", "num_questions": 5}
-MACRO = "Macroeconomics 201"
-NOMINAL_REAL = "Can you explain the difference between nominal and real GDP?"
-FOLLOW_UP = (
-    "Got it. So if real GDP is more accurate for comparing economic performance, "
-    "what causes it to rise or fall over time?"
-)
-VALDEZ = "What are Prof Valdez's three big topics for exam 1?"
-CONTACT = "How can I contact Prof Valdez?"
 
 
 @dataclass
@@ -75,11 +63,3 @@ class CallbackReceiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def qa_headers(stack: RunningStack) -> dict[str, str]:
-    return {"Authorization": f"Bearer {stack.qa_token}"}
-
-
-def chat_body(message: str, conversation_id: str, course: str = MACRO) -> dict[str, str]:
-    return {"user_id": "u123", "course": course, "conversation_id": conversation_id, "message": message}

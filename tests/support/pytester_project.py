@@ -1,19 +1,22 @@
-"""Helpers for pytester-based tests of the plugin: a small project with a service spec and case files."""
+"""A pytester project for tests of the plugin: service specs and case files in a temporary directory."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import textwrap
 from pathlib import Path
 
-import httpcore
-import httpcore2
 import pytest
 
 # pytester's in-process runs drop every module first imported during a run from sys.modules. httpx and
-# httpx2 import their HTTP cores lazily and cache the core-to-httpx exception mapping: a core first imported
-# inside a run comes back afterwards as a second copy whose exceptions nothing maps, so a refused connection
-# surfaces as a raw httpcore2.ConnectError in every later test of the session. Import the cores up front.
-del httpcore, httpcore2
+# httpx2 (openai's client, in recent versions) import their HTTP cores lazily and cache the core-to-httpx
+# exception mapping: a core first imported inside a run comes back afterwards as a second copy whose
+# exceptions nothing maps, so a refused connection surfaces as a raw ConnectError in every later test of the
+# session. Import the cores up front; httpcore2 only exists where openai depends on httpx2, so it is optional.
+for _core in ("httpcore", "httpcore2"):
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module(_core)
 
 EXAM_SPEC = """\
 service: examgenerator
@@ -70,9 +73,3 @@ class Project:
 
     def chat_service(self) -> None:
         self.write("cases/studycompanion/service.yaml", CHAT_SPEC)
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester) -> Project:
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
-    return Project(pytester)

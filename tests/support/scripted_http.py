@@ -11,9 +11,14 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
+
+from harness._delivery import DeliveryAdapter, Request
+from harness._outcome import Outcome
 
 
 @dataclass
@@ -125,3 +130,23 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+async def deliver_scripted(
+    adapter: DeliveryAdapter,
+    handler: Handler,
+    *,
+    settle: Callable[[], Awaitable[None]] | None = None,
+    **request: Any,
+) -> tuple[Outcome, list[RawRequest]]:
+    """Serve ``handler``, POST one ``Request(**request)`` to it through ``adapter``; the Outcome and what it saw.
+
+    The URL is the server's plus the spec's path. ``settle`` runs before the server stops, for work the
+    script started in the background (a job that calls back later).
+    """
+    async with ScriptedServer(handler) as server, httpx.AsyncClient() as client:
+        url = server.url + request["spec"].path
+        outcome = await adapter.deliver(client, Request(method="POST", url=url, **request))
+        if settle is not None:
+            await settle()
+        return outcome, server.requests
