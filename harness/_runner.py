@@ -11,23 +11,22 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
-import os
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
-from harness._delivery import CallbackReceiver, Request, get_adapter
+from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
 from harness._errors import HarnessError, HarnessUsageError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
 from harness._pointer import resolve_pointer, set_pointer
-from harness._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, env_references, expand_env
+from harness._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, expand_env
 
 
 @dataclass(frozen=True)
@@ -37,8 +36,169 @@ class Target:
     base_url: str
     qa_token: str | None = None
     callback_secret: str | None = None
-    local_urls: dict[str, str] = field(default_factory=dict)
-    """URLs of services started in-process besides the gateway, by name (``model``), for ``base_url: local:NAME``."""
+    model_url: str | None = None
+    """The in-process services' OpenAI-compatible model (``/v1``); None for a ``--base-url`` target."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets to mask wherever this target's traffic is shown."""
+        return tuple(s for s in (self.qa_token, self.callback_secret) if s)
+
+
+Auth = Literal["default", "none", "invalid"]
+
+
+def problem_lines(outcome: Outcome) -> list[str]:
+    """An outcome's delivery problems as failure lines (``kind: message``)."""
+    return [f"{p.kind}: {p.message}" for p in outcome.problems]
+
+
+def check_lines(checks: Iterable[CheckResult]) -> list[str]:
+    """Failed checks as failure lines (``name: message``)."""
+    return [f"{c.name}: {c.message}" for c in checks if not c.passed]
+
+
+def parity_lines(report: ParityReport, prefix: str = "") -> list[str]:
+    """A failed parity report as failure lines: the verdict, then its diffs (none when it passed)."""
+    if report.passed:
+        return []
+    lines = [f"{prefix}{report.level} parity failed: {report.summary}"]
+    return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
+
+
+def build_request(
+    target: Target,
+    spec: ServiceSpec,
+    endpoint: str,
+    *,
+    body: Any = None,
+    raw_body: str | None = None,
+    headers: Mapping[str, str | None] | None = None,
+    auth: Auth = "default",
+    conversation: str | None = None,
+    timeout_s: float = 60.0,
+) -> Request:
+    """The ``Request`` for ``endpoint`` (``qa`` or ``prod``) of ``spec`` at ``target``.
+
+    ``body`` is the case input: the endpoint's body template places it (``$input``) and its ``set`` fields
+    are applied. The spec's headers are sent with ``${NAME}`` read from the environment (the values are
+    masked like the QA token); ``headers`` mapped to None are never sent; ``auth`` sends the target's QA
+    token (``default``) where the endpoint wants it, or drops (``none``) or spoils (``invalid``) whatever
+    Authorization header the request carries; ``conversation`` replaces the spec's conversation id in
+    ``body`` (case files: one id per run, case and endpoint). ``body`` is sent as given: copy it first.
+
+    Raises ``HarnessUsageError`` when a ``${NAME}`` is not set or the body cannot be built.
+    """
+    endpoint_spec = spec.endpoint(endpoint)
+    secret_values = list(target.secrets)
+    sent: dict[str, str] = {}
+    for name, template in endpoint_spec.headers.items():
+        sent[name], used = _expand(template, f"{spec.service} {endpoint} header {name}")
+        secret_values += used
+    omit: set[str] = set()
+    for name, value in (headers or {}).items():
+        if value is None:
+            omit.add(name)
+        else:
+            sent[name] = value
+    if endpoint_spec.auth == "qa_token":
+        sent.setdefault("Authorization", f"Bearer {target.qa_token or ''}")
+    _apply_auth(sent, omit, auth)
+    content: bytes | None = None
+    id_field = spec.conversation.id_field if spec.conversation else None
+    if raw_body is not None:
+        content = raw_body.encode("utf-8")
+        body = None
+        sent.setdefault("Content-Type", "application/json")
+    else:
+        if conversation is not None and isinstance(body, dict) and id_field in body:
+            body[str(id_field)] = conversation
+        try:
+            body = build_body(endpoint_spec, body)
+        except ValueError as exc:
+            raise HarnessUsageError(f"cannot build the {endpoint} request of {spec.service!r}: {exc}") from None
+    base_url = _base_url(target, spec)
+    return Request(
+        endpoint=endpoint,
+        method=endpoint_spec.method,
+        url=base_url + endpoint_spec.path,
+        spec=endpoint_spec,
+        base_url=base_url,
+        headers=sent,
+        omit_headers=frozenset(omit),
+        json=body,
+        content=content,
+        timeout_s=timeout_s,
+        secrets=tuple(dict.fromkeys(secret_values)),
+    )
+
+
+def build_body(spec: EndpointSpec, case_input: Any) -> Any:
+    """The endpoint's body template with the case input placed, then its ``set`` fields applied."""
+    if spec.body is None:
+        return None
+    body = _place(spec.body, case_input)
+    for pointer, value in spec.set.items():
+        set_pointer(body, pointer, copy.deepcopy(value))
+    return body
+
+
+def _place(template: Any, case_input: Any) -> Any:
+    if template == INPUT_PLACEHOLDER:
+        return copy.deepcopy(case_input)
+    if isinstance(template, dict):
+        return {key: _place(value, case_input) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_place(value, case_input) for value in template]
+    return template
+
+
+def _apply_auth(headers: dict[str, str], omit: set[str], auth: str) -> None:
+    """``none`` drops the Authorization header whatever set it; ``invalid`` replaces it with a wrong one."""
+    names = [name for name in headers if name.lower() == "authorization"]
+    if auth == "none":
+        for name in names:
+            del headers[name]
+        omit.add("Authorization")
+    elif auth == "invalid":
+        for name in names:
+            headers[name] = "Bearer invalid-" + secrets.token_hex(8)
+
+
+def _base_url(target: Target, spec: ServiceSpec) -> str:
+    """The spec's own base URL (``${NAME}`` expanded, ``local:model`` the in-process model), else the target's."""
+    if spec.base_url is None:
+        return target.base_url.rstrip("/")
+    if spec.base_url == "local:model":
+        if target.model_url is None:
+            raise HarnessUsageError(
+                f"service {spec.service!r} has base_url local:model, which exists only when the harness starts "
+                "the reference services in-process (no --base-url); deselect its cases "
+                "(e.g. --deselect cases/reference-model) or give the spec a real base_url"
+            )
+        # The model's client URL ends in /v1; the spec's paths (the preset's /v1/chat/completions) start there.
+        return target.model_url.rstrip("/").removesuffix("/v1")
+    url, _ = _expand(spec.base_url, f"{spec.service} base_url")
+    return url.rstrip("/")
+
+
+def _expand(template: str, where: str) -> tuple[str, list[str]]:
+    """``${NAME}`` expanded; a variable unset since collection is a usage error naming it."""
+    try:
+        return expand_env(template)
+    except KeyError as exc:
+        name = exc.args[0]
+        raise HarnessUsageError(f"{where} reads ${{{name}}}, which is not set: export {name}=...") from None
+
+
+async def deliver_request(
+    client: httpx.AsyncClient, request: Request, adapters: dict[str, DeliveryAdapter], receiver: CallbackReceiver | None
+) -> Outcome:
+    """Send ``request`` through the adapter of its delivery mode (made on first use, kept in ``adapters``)."""
+    delivery = request.spec.delivery
+    if delivery not in adapters:
+        adapters[delivery] = get_adapter(delivery, receiver=receiver)
+    return await adapters[delivery].deliver(client, request)
 
 
 @dataclass
@@ -56,9 +216,7 @@ class TurnResult:
     @property
     def failures(self) -> list[str]:
         """Delivery problems and failed checks, one line each."""
-        lines = [f"{p.kind}: {p.message}" for p in self.outcome.problems]
-        lines += [f"{c.name}: {c.message}" for c in self.checks if not c.passed]
-        return lines
+        return problem_lines(self.outcome) + check_lines(self.checks)
 
 
 @dataclass
@@ -104,18 +262,10 @@ class ParityRun:
         """Readable failures with their diffs."""
         if self.blocked:
             return self.blocked
-        parts = []
+        parts: list[str] = []
         for number, report in enumerate(self.reports, 1):
-            if report.passed:
-                continue
-            prefix = f"turn {number}: " if len(self.reports) > 1 else ""
-            parts.append(f"{prefix}{report.level} parity failed: {report.summary}")
-            if report.text_diff:
-                parts.append(report.text_diff)
-            if report.json_diff:
-                parts.append(report.json_diff)
-        parts += [f"{c.name}: {c.message}" for c in self.checks if not c.passed]
-        return "\n".join(parts)
+            parts += parity_lines(report, f"turn {number}: " if len(self.reports) > 1 else "")
+        return "\n".join(parts + check_lines(self.checks))
 
 
 @dataclass
@@ -209,14 +359,11 @@ class CaseRunner:
         self.run_id = run_id or secrets.token_hex(4)
         self._futures: dict[str, concurrent.futures.Future[CaseResult]] = {}
         self._lock = threading.Lock()
+        self._callback_host = callback_host
+        self._callback_url = callback_url
         self._receiver: CallbackReceiver | None = None
         if any(spec.endpoint(ep).delivery == "callback" for spec in specs.values() for ep in ("qa", "prod")):
-            # Started here, on the caller's thread, so its start-up never blocks the runner's loop.
-            self._receiver = CallbackReceiver(
-                host=callback_host, public_url=callback_url, secret=target.callback_secret
-            )
-            self._receiver.start()
-        self.env_secrets = _env_secrets(specs.values())
+            self._start_receiver()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-runner", daemon=True)
         self._thread.start()
@@ -237,11 +384,17 @@ class CaseRunner:
             keepalive_expiry=2.0,
         )
         self._client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(self.timeout_s, connect=10.0))
-        self._adapters = {
-            delivery: get_adapter(delivery, receiver=self._receiver)
-            for delivery in ("sync", "sse", "poll", "callback")
-            if delivery != "callback" or self._receiver is not None
-        }
+        self._adapters: dict[str, DeliveryAdapter] = {}
+
+    def _start_receiver(self) -> None:
+        # On the caller's thread, so its start-up never blocks the runner's loop; one per process.
+        with self._lock:
+            if self._receiver is None:
+                receiver = CallbackReceiver(
+                    host=self._callback_host, public_url=self._callback_url, secret=self.target.callback_secret
+                )
+                receiver.start()
+                self._receiver = receiver
 
     def close(self) -> None:
         """Cancel what is still in flight, close the client and the receiver, stop the loop."""
@@ -256,12 +409,6 @@ class CaseRunner:
                 self._receiver.stop()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10.0)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Values to mask everywhere: the QA token, the callback secret, values read from the environment."""
-        known = [s for s in (self.target.qa_token, self.target.callback_secret) if s]
-        return tuple(dict.fromkeys([*known, *self.env_secrets]))
 
     @property
     def late_callbacks(self) -> list[Any]:
@@ -283,6 +430,15 @@ class CaseRunner:
         """Start many cases; they queue on the concurrency bound in this order."""
         for case in cases:
             self.submit(case)
+
+    def submit_delivery(self, request: Request) -> concurrent.futures.Future[Outcome]:
+        """Send one prepared request on the runner's loop, outside the case concurrency bound.
+
+        Callback endpoints go through this process's callback receiver (started here if no case needed it).
+        """
+        if request.spec.delivery == "callback":
+            self._start_receiver()
+        return asyncio.run_coroutine_threadsafe(self._deliver(request), self._loop)
 
     def result(self, case: ResolvedCase) -> CaseResult:
         """Wait for the case's result, bounded by its own timeouts."""
@@ -323,12 +479,11 @@ class CaseRunner:
         self, case: ResolvedCase, spec: ServiceSpec, endpoint: str, repeat: int, sample: int
     ) -> SideRun:
         side = SideRun(endpoint=endpoint)
-        endpoint_spec = spec.endpoint(endpoint)
         conversation = Conversation(spec.conversation, f"{self.run_id}-{case.id}-{endpoint}-{repeat}-{sample}")
         for turn_input, turn_checks in case.turns:
             try:
-                request, case_input = self._request(case, spec, endpoint_spec, endpoint, turn_input, conversation)
-                outcome = await self._adapters[endpoint_spec.delivery].deliver(self._client, request)
+                request, case_input = self._request(case, spec, endpoint, turn_input, conversation)
+                outcome = await self._deliver(request)
             except HarnessError as exc:
                 side.error = exc
                 return side
@@ -349,6 +504,9 @@ class CaseRunner:
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
         return side
+
+    async def _deliver(self, request: Request) -> Outcome:
+        return await deliver_request(self._client, request, self._adapters, self._receiver)
 
     async def _parity(self, case: ResolvedCase, qa_runs: list[SideRun], prod_runs: list[SideRun]) -> ParityRun:
         qa, prod = qa_runs[0], prod_runs[0]
@@ -398,73 +556,29 @@ class CaseRunner:
         self,
         case: ResolvedCase,
         spec: ServiceSpec,
-        endpoint_spec: EndpointSpec,
         endpoint: str,
         turn_input: dict[str, Any] | None,
         conversation: Conversation,
     ) -> tuple[Request, Any]:
         """The request for one turn, and the case input it places (what checks see as the input)."""
-        secret_values = list(self.secrets)
-        headers: dict[str, str] = {}
-        for name, template in endpoint_spec.headers.items():
-            headers[name], used = _expand(template, f"{spec.service} {endpoint} header {name}")
-            secret_values += used
-        omit: set[str] = set()
-        for name, value in case.headers.items():
-            if value is None:
-                omit.add(name)
-            else:
-                headers[name] = value
-        if endpoint_spec.auth == "qa_token":
-            headers.setdefault("Authorization", f"Bearer {self.target.qa_token or ''}")
-        _apply_case_auth(headers, omit, case.case.auth)
-        body: Any = None
-        content: bytes | None = None
         case_input: Any = None
-        if case.case.raw_body is not None:
-            content = case.case.raw_body.encode("utf-8")
-            headers.setdefault("Content-Type", "application/json")
-        else:
+        if case.case.raw_body is None:
             case_input = copy.deepcopy(case.case.input) if case.case.input is not None else {}
             try:
                 case_input = conversation.place(case_input, turn_input)
-                body = build_body(endpoint_spec, case_input)
             except ValueError as exc:
                 raise HarnessUsageError(f"cannot build the {endpoint} request of case {case.id!r}: {exc}") from None
-        base_url = self._base_url(spec, endpoint)
-        return (
-            Request(
-                endpoint=endpoint,
-                method=endpoint_spec.method,
-                url=base_url + endpoint_spec.path,
-                spec=endpoint_spec,
-                base_url=base_url,
-                headers=headers,
-                omit_headers=frozenset(omit),
-                json=body,
-                content=content,
-                timeout_s=case.timeout_s or self.timeout_s,
-                secrets=tuple(dict.fromkeys(secret_values)),
-            ),
-            case_input,
+        request = build_request(
+            self.target,
+            spec,
+            endpoint,
+            body=case_input,
+            raw_body=case.case.raw_body,
+            headers=case.headers,
+            auth=case.case.auth,
+            timeout_s=case.timeout_s or self.timeout_s,
         )
-
-    def _base_url(self, spec: ServiceSpec, endpoint: str) -> str:
-        """The spec's own base URL (``${NAME}`` expanded, ``local:NAME`` looked up), else the target's."""
-        if spec.base_url is None:
-            return self.target.base_url.rstrip("/")
-        if spec.base_url.startswith("local:"):
-            name = spec.base_url.removeprefix("local:")
-            url = self.target.local_urls.get(name)
-            if url is None:
-                raise HarnessUsageError(
-                    f"service {spec.service!r} has base_url {spec.base_url!r}, which exists only when the harness "
-                    "starts the reference services in-process (no --base-url); deselect its cases "
-                    "(e.g. --deselect cases/reference-model) or give the spec a real base_url"
-                )
-            return url.rstrip("/")
-        url, _ = _expand(spec.base_url, f"{spec.service} base_url")
-        return url.rstrip("/")
+        return request, case_input
 
 
 class Conversation:
@@ -500,56 +614,6 @@ class Conversation:
         if self.spec is not None and self.spec.messages is not None:
             self.history += [*self._sent, {"role": "assistant", "content": text or ""}]
             self._sent = []
-
-
-def build_body(spec: EndpointSpec, case_input: Any) -> Any:
-    """The endpoint's body template with the case input placed, then its ``set`` fields applied."""
-    if spec.body is None:
-        return None
-    body = _place(spec.body, case_input)
-    for pointer, value in spec.set.items():
-        set_pointer(body, pointer, copy.deepcopy(value))
-    return body
-
-
-def _place(template: Any, case_input: Any) -> Any:
-    if template == INPUT_PLACEHOLDER:
-        return copy.deepcopy(case_input)
-    if isinstance(template, dict):
-        return {key: _place(value, case_input) for key, value in template.items()}
-    if isinstance(template, list):
-        return [_place(value, case_input) for value in template]
-    return template
-
-
-def _apply_case_auth(headers: dict[str, str], omit: set[str], auth: str) -> None:
-    """A case's ``auth: none`` drops the Authorization header whatever set it; ``invalid`` sends a wrong one."""
-    if auth == "none":
-        for name in [n for n in headers if n.lower() == "authorization"]:
-            del headers[name]
-        omit.add("Authorization")
-    elif auth == "invalid":
-        for name in [n for n in headers if n.lower() == "authorization"]:
-            headers[name] = "Bearer invalid-" + secrets.token_hex(8)
-
-
-def _expand(template: str, where: str) -> tuple[str, list[str]]:
-    """``${NAME}`` expanded; a variable unset since collection is a usage error naming it."""
-    try:
-        return expand_env(template)
-    except KeyError as exc:
-        name = exc.args[0]
-        raise HarnessUsageError(f"{where} reads ${{{name}}}, which is not set: export {name}=...") from None
-
-
-def _env_secrets(specs: Iterable[ServiceSpec]) -> list[str]:
-    """The values every ``${NAME}`` in the specs reads: masked like the QA token."""
-    values: list[str] = []
-    for spec in specs:
-        for where, names in env_references(spec).items():
-            if where != ("base_url",):
-                values += [os.environ[name] for name in names if os.environ.get(name)]
-    return values
 
 
 # Problems that mean nothing was delivered to judge: checks would only repeat them.

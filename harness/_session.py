@@ -8,6 +8,8 @@ the runner on first use, and decides how far ahead to submit cases so their netw
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +18,10 @@ from harness._case import ResolvedCase
 from harness._checks import CheckSettings
 from harness._errors import CaseFileError, HarnessError
 from harness._options import HarnessSettings
-from harness._spec import ServiceSpec, parse_service_spec
+from harness._spec import ServiceSpec, env_secret_values, parse_service_spec
 
 if TYPE_CHECKING:
-    from harness._runner import CaseRunner
+    from harness._runner import CaseRunner, Target
 
 SPEC_FILENAME = "service.yaml"
 
@@ -50,6 +52,8 @@ class HarnessSession:
         self.runner: CaseRunner | None = None
         self.startup_error: HarnessError | None = None
         self._stop_target: Any = None
+        self._target: Target | None = None
+        self._reference: dict[tuple[str, ...], tuple[Target, Any]] = {}
         self.late_callbacks = 0
         """Callbacks that arrived after their wait ended, in this process (controller: in all workers)."""
 
@@ -119,18 +123,12 @@ class HarnessSession:
         return self.runner
 
     def _start(self) -> CaseRunner:
-        from harness._runner import CaseRunner, Target  # lazy: collection-only runs never need it
+        from harness._runner import CaseRunner  # lazy: collection-only runs never need it
 
         settings = self.settings
-        judge_url = settings.judge_url
-        if settings.base_url:
-            target = Target(settings.base_url, settings.qa_token, settings.callback_secret)
-        else:
-            stack = _start_local_target(settings)
-            self._stop_target = stack.stop
-            target = Target(stack.base_url, stack.qa_token, stack.callback_secret, local_urls=_local_urls(stack))
-            judge_url = judge_url or getattr(stack, "model_base_url", None)
+        target = self.target()
         specs = {spec.service: spec for spec in self.specs.values()}
+        judge_url = settings.judge_url or target.model_url
         return CaseRunner(
             target,
             specs,
@@ -164,9 +162,51 @@ class HarnessSession:
     def secrets(self) -> tuple[str, ...]:
         """Every secret this process knows: the options' and those of services started in-process."""
         known = list(self.settings.secrets)
-        if self.runner is not None:
-            known += self.runner.secrets  # the QA token, the callback secret, ${NAME} header values
+        targets = [self._target] + [target for target, _ in self._reference.values()]
+        known += [secret for target in targets if target is not None for secret in target.secrets]
+        known += env_secret_values(self.specs.values())  # ${NAME} header values and callback secrets
         return tuple(dict.fromkeys(known))
+
+    # ---------------------------------------------------------------- the target, for the runner and fixtures
+
+    def target(self) -> Target:
+        """What this run tests, started on first use: ``--base-url`` with the option secrets, or the
+        in-process services of ``harness_local_target``. A start-up failure is raised on every call."""
+        if self.startup_error is not None:
+            raise self.startup_error
+        if self._target is None:
+            from harness._runner import Target
+
+            settings = self.settings
+            try:
+                if settings.base_url:
+                    self._target = Target(settings.base_url, settings.qa_token, settings.callback_secret)
+                else:
+                    stack = _start_local_target(settings)
+                    self._stop_target = stack.stop
+                    self._target = _stack_target(stack)
+            except HarnessError as exc:
+                self.startup_error = exc
+                raise
+        return self._target
+
+    def reference_services(self, faults: Sequence[str] | None = None) -> Target:
+        """The in-process reference services with ``faults`` (None: the run's ``--reference-faults``).
+
+        The run's own services when they are the ones asked for; otherwise one stack per distinct fault set,
+        started on first use and stopped by ``close``. Extra stacks share the run's QA token and callback
+        secret where the local target accepts them, so this process's callback receiver verifies their
+        callbacks too.
+        """
+        settings = self.settings
+        wanted = tuple(sorted(set(settings.reference_faults if faults is None else faults)))
+        if not settings.base_url and wanted == tuple(sorted(set(settings.reference_faults))):
+            return self.target()
+        if wanted not in self._reference:
+            run = self.target()
+            stack = _start_local_target(settings, wanted, qa_token=run.qa_token, callback_secret=run.callback_secret)
+            self._reference[wanted] = (_stack_target(stack), stack.stop)
+        return self._reference[wanted][0]
 
     def close(self) -> None:
         """Count late callbacks, stop the runner and anything started in-process."""
@@ -177,15 +217,21 @@ class HarnessSession:
         if self._stop_target is not None:
             self._stop_target()
             self._stop_target = None
+        for _, stop in self._reference.values():
+            stop()
+        self._reference.clear()
 
 
-def _local_urls(stack: Any) -> dict[str, str]:
-    """``base_url: local:model`` in a spec: the in-process model's server root (its client URL ends in /v1)."""
-    model = getattr(stack, "model_base_url", None)
-    return {"model": model.removesuffix("/").removesuffix("/v1")} if isinstance(model, str) else {}
+def _stack_target(stack: Any) -> Target:
+    from harness._runner import Target
+
+    model_url = getattr(stack, "model_base_url", None)
+    return Target(stack.base_url, stack.qa_token, stack.callback_secret, model_url)
 
 
-def _start_local_target(settings: HarnessSettings) -> Any:
+def _start_local_target(
+    settings: HarnessSettings, faults: Sequence[str] | None = None, **shared_secrets: str | None
+) -> Any:
     module_name, _, function_name = settings.local_target.partition(":")
     try:
         start = getattr(importlib.import_module(module_name), function_name)
@@ -194,8 +240,11 @@ def _start_local_target(settings: HarnessSettings) -> Any:
             f"cannot load the local target {settings.local_target!r} ({exc}); "
             "pass --base-url to test a running service, or fix the harness_local_target ini value"
         ) from None
+    accepted = inspect.signature(start).parameters
+    extra = {name: value for name, value in shared_secrets.items() if value and name in accepted}
+    faults = settings.reference_faults if faults is None else faults
     try:
-        return start(faults=settings.reference_faults, model_latency_ms=settings.reference_model_latency_ms)
+        return start(faults=faults, model_latency_ms=settings.reference_model_latency_ms, **extra)
     except ValueError as exc:
         raise HarnessError(f"cannot start the reference services: {exc}") from None
     except (OSError, RuntimeError) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
@@ -371,7 +372,17 @@ def env_references(spec: ServiceSpec) -> dict[tuple[str, ...], list[str]]:
     return found
 
 
-def expand_env(value: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> tuple[str, list[str]]:
+def env_secret_values(specs: Iterable[ServiceSpec], environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The values the specs' ``${NAME}`` headers and callback secrets read: masked like the QA token."""
+    values: list[str] = []
+    for spec in specs:
+        for where, names in env_references(spec).items():
+            if where != ("base_url",):
+                values += [environ[name] for name in names if environ.get(name)]
+    return values
+
+
+def expand_env(value: str, environ: Mapping[str, str] = os.environ) -> tuple[str, list[str]]:
     """``value`` with each ``${NAME}`` replaced from the environment, and the values read (secrets to mask).
 
     Raises ``KeyError`` naming a variable that is not set.

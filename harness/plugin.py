@@ -19,6 +19,8 @@ from harness._report_plugin import ReportPlugin
 from harness._session import SPEC_FILENAME, HarnessSession
 from harness._xdist import CaseFileScheduling, prefetch_scope, send_late_callbacks
 
+pytest_plugins = ["harness._fixtures"]  # the fixtures and their marker: harness_target, reference_services, ...
+
 # ---------------------------------------------------------------- options
 
 

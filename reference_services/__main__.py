@@ -13,9 +13,10 @@ from collections.abc import Iterator, Sequence
 
 import uvicorn
 
+from harness._serving import quiet_config
 from reference_services.faults import FAULTS, UnknownFaultError, parse_fault_list
 from reference_services.gateway import create_app
-from reference_services.inprocess import KEEP_ALIVE_S, bind_loopback
+from reference_services.inprocess import bind_loopback
 from reference_services.model import ModelSettings, create_model_app
 from reference_services.settings import (
     DEFAULT_ALLOWED_HOSTS,
@@ -133,15 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_app = create_model_app(ModelSettings(time_to_first_token_ms=ttft, per_token_delay_ms=per_token))
         servers.append(
             (
-                _Server(
-                    uvicorn.Config(
-                        model_app,
-                        log_config=None,
-                        log_level="warning",
-                        access_log=False,
-                        timeout_keep_alive=KEEP_ALIVE_S,
-                    )
-                ),
+                _Server(quiet_config(model_app)),
                 [sock],
             )
         )
@@ -157,15 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    gateway = uvicorn.Config(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        log_level="info",
-        access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
-    )
+    gateway = quiet_config(create_app(settings), host=args.host, port=args.port, log_level="info")
     servers.append((_Server(gateway), []))
 
     print(f"reference services on http://{args.host}:{args.port}", flush=True)

@@ -36,11 +36,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from standardwebhooks import Webhook
 
 from harness._delivery._signatures import SignatureScheme
 from harness._errors import HarnessError
+from harness._serving import ServerThread, bind, quiet_config
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "CallbackDelivery", "CallbackReceiver", "CallbackSlot"]
 
@@ -236,8 +236,7 @@ class CallbackReceiver:
         self._unexpected: list[CallbackDelivery] = []
         self._unexpected_count = 0
         self._signed_ids: dict[str, str] = {}  # webhook-id of each validly signed message -> its path token
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -247,55 +246,35 @@ class CallbackReceiver:
         Raises ``HarnessError`` if the address cannot be bound or the server does not come up within
         ``start_timeout_s``.
         """
-        if self._thread is not None:
+        if self._serving is not None:
             raise HarnessError("the callback receiver is already running; start it once per process")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
+            sock = bind(self.host, self.port)
         except OSError as exc:
-            sock.close()
             raise HarnessError(
                 f"cannot start the callback receiver on {self.host}:{self.port}: {exc}. "
                 "Choose another --harness-callback-host, or port 0 for an ephemeral port."
             ) from exc
         self.port = sock.getsockname()[1]
-        # log_config=None: uvicorn must not reconfigure the host process's logging.
-        config = uvicorn.Config(
+        config = quiet_config(
             self._app,
             interface="asgi3",  # a bound method defeats uvicorn's ASGI2/3 guess
             lifespan="off",
-            log_config=None,
-            access_log=False,
             proxy_headers=False,
-            timeout_keep_alive=30,  # outlive senders' idle connections; uvicorn's 5 s default races them
+            timeout_graceful_shutdown=1,
         )
-        config.timeout_graceful_shutdown = 1
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="harness-callback-receiver", daemon=True
-        )
-        self._server, self._thread = server, thread
-        thread.start()
-        deadline = time.monotonic() + self.start_timeout_s
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                sock.close()
-                raise HarnessError(
-                    f"the callback receiver on {self.host}:{self.port} did not start within {self.start_timeout_s:g} s"
-                )
-            time.sleep(0.005)
+        self._serving = ServerThread([(config, sock)], name="harness-callback-receiver")
+        try:
+            self._serving.start(self.start_timeout_s)
+        except RuntimeError as exc:
+            self._serving = None
+            raise HarnessError(f"the callback receiver on {self.host}:{self.port} did not start: {exc}") from None
 
     def stop(self) -> None:
-        """Stop serving and join the thread (bounded); safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(timeout=5.0)
+        """Stop serving (bounded); safe to call twice."""
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.stop()
 
     def __enter__(self) -> CallbackReceiver:
         self.start()
@@ -307,7 +286,7 @@ class CallbackReceiver:
     @property
     def running(self) -> bool:
         """True between a successful ``start()`` and ``stop()``."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._serving is not None and self._serving.running
 
     @property
     def url(self) -> str:

@@ -154,3 +154,23 @@ def part_record(result: CaseResult, part: str) -> dict[str, Any]:
         "checks": [name for name, _ in case.checks],
         "runs": runs,
     }
+
+
+def delivery_record(header: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """The record of one delivery made from Python (``harness_deliver``), shaped like a qa/prod item's.
+
+    ``header`` holds the ``CASE_HEADER_KEYS`` of the test that delivered (``part``: the endpoint).
+    """
+    from harness._runner import SideRun, TurnResult  # lazy: records are read where no runner exists
+
+    side = SideRun(outcome.endpoint, turns=[TurnResult(outcome)])
+    return {
+        **header,
+        "passed": side.passed,
+        "reason": "" if side.passed else one_line(side.failure_text()),
+        "pass_rate": float(side.passed),
+        "min_pass_rate": 1.0,
+        "repeats": 1,
+        "checks": [],
+        "runs": [_side_record(side)],
+    }

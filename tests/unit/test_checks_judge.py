@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from harness._checks import CheckSettings
 from harness._checks._judge import parse_verdict
+from harness._serving import ServerThread, bind, quiet_config
 
 REPLY = "Mitochondria produce ATP through cellular respiration."
 
@@ -50,20 +48,11 @@ def _grader_app() -> FastAPI:
 
 @pytest.fixture(scope="module")
 def grader_url() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(_grader_app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "grader did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(5)
-    sock.close()
+    sock = bind()
+    serving = ServerThread([(quiet_config(_grader_app(), lifespan="off"), sock)], name="grader")
+    serving.start(10)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    serving.stop()
 
 
 def _settings(url: str | None) -> CheckSettings:
