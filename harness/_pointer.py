@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["parse_pointer", "resolve_pointer"]
+__all__ = ["parse_pointer", "resolve_pointer", "set_pointer"]
 
 
 def parse_pointer(pointer: str) -> list[str]:
@@ -55,6 +55,38 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
         else:
             return None
     return current
+
+
+def set_pointer(document: Any, pointer: str, value: Any) -> None:
+    """Set the value at ``pointer`` in ``document`` in place, creating missing objects on the way.
+
+    An array is indexed by position or ``-`` (append). Raises ``ValueError`` for the whole-document
+    pointer ``""`` or a path through a value that is not an object or array.
+    """
+    tokens = parse_pointer(pointer)
+    if not tokens:
+        raise ValueError("cannot set the whole document: give a pointer below it, e.g. /stream")
+    current = document
+    for position, token in enumerate(tokens):
+        last = position == len(tokens) - 1
+        if isinstance(current, dict):
+            if last:
+                current[token] = value
+            else:
+                current = current.setdefault(token, {})
+        elif isinstance(current, list):
+            index = len(current) if token == "-" else _array_index(token)
+            if index is None or index > len(current):
+                raise ValueError(f"{pointer!r}: no array element {token!r}")
+            if last:
+                if index == len(current):
+                    current.append(value)
+                else:
+                    current[index] = value
+            else:
+                current = current[index]
+        else:
+            raise ValueError(f"{pointer!r}: {'/'.join(tokens[:position]) or 'the body'} is not an object or array")
 
 
 def _array_index(token: str) -> int | None:

@@ -22,10 +22,11 @@ import httpx
 from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
-from harness._errors import HarnessError
+from harness._errors import HarnessError, HarnessUsageError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
-from harness._spec import ServiceSpec
+from harness._pointer import resolve_pointer, set_pointer
+from harness._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, expand_env
 
 
 @dataclass(frozen=True)
@@ -79,43 +80,115 @@ def build_request(
 ) -> Request:
     """The ``Request`` for ``endpoint`` (``qa`` or ``prod``) of ``spec`` at ``target``.
 
-    ``headers`` mapped to None are never sent; ``auth`` sends the target's QA token (``default``), none,
-    or a wrong one, where the endpoint wants it; ``conversation`` replaces the spec's conversation id in
+    ``body`` is the case input: the endpoint's body template places it (``$input``) and its ``set`` fields
+    are applied. The spec's headers are sent with ``${NAME}`` read from the environment (the values are
+    masked like the QA token); ``headers`` mapped to None are never sent; ``auth`` sends the target's QA
+    token (``default``) where the endpoint wants it, or drops (``none``) or spoils (``invalid``) whatever
+    Authorization header the request carries; ``conversation`` replaces the spec's conversation id in
     ``body`` (case files: one id per run, case and endpoint). ``body`` is sent as given: copy it first.
+
+    Raises ``HarnessUsageError`` when a ``${NAME}`` is not set or the body cannot be built.
     """
     endpoint_spec = spec.endpoint(endpoint)
+    secret_values = list(target.secrets)
     sent: dict[str, str] = {}
+    for name, template in endpoint_spec.headers.items():
+        sent[name], used = _expand(template, f"{spec.service} {endpoint} header {name}")
+        secret_values += used
     omit: set[str] = set()
     for name, value in (headers or {}).items():
         if value is None:
             omit.add(name)
         else:
             sent[name] = value
-    if endpoint_spec.auth == "qa_token" and auth != "none":
-        token = target.qa_token or ""
-        if auth == "invalid":
-            token = "invalid-" + secrets.token_hex(8)
-        sent.setdefault("Authorization", f"Bearer {token}")
+    if endpoint_spec.auth == "qa_token":
+        sent.setdefault("Authorization", f"Bearer {target.qa_token or ''}")
+    _apply_auth(sent, omit, auth)
     content: bytes | None = None
     id_field = spec.conversation.id_field if spec.conversation else None
     if raw_body is not None:
         content = raw_body.encode("utf-8")
         body = None
         sent.setdefault("Content-Type", "application/json")
-    elif conversation is not None and isinstance(body, dict) and id_field in body:
-        body[id_field] = conversation
+    else:
+        if conversation is not None and isinstance(body, dict) and id_field in body:
+            body[str(id_field)] = conversation
+        try:
+            body = build_body(endpoint_spec, body)
+        except ValueError as exc:
+            raise HarnessUsageError(f"cannot build the {endpoint} request of {spec.service!r}: {exc}") from None
+    base_url = _base_url(target, spec)
     return Request(
         endpoint=endpoint,
         method=endpoint_spec.method,
-        url=target.base_url.rstrip("/") + endpoint_spec.path,
+        url=base_url + endpoint_spec.path,
         spec=endpoint_spec,
+        base_url=base_url,
         headers=sent,
         omit_headers=frozenset(omit),
         json=body,
         content=content,
         timeout_s=timeout_s,
-        secrets=target.secrets,
+        secrets=tuple(dict.fromkeys(secret_values)),
     )
+
+
+def build_body(spec: EndpointSpec, case_input: Any) -> Any:
+    """The endpoint's body template with the case input placed, then its ``set`` fields applied."""
+    if spec.body is None:
+        return None
+    body = _place(spec.body, case_input)
+    for pointer, value in spec.set.items():
+        set_pointer(body, pointer, copy.deepcopy(value))
+    return body
+
+
+def _place(template: Any, case_input: Any) -> Any:
+    if template == INPUT_PLACEHOLDER:
+        return copy.deepcopy(case_input)
+    if isinstance(template, dict):
+        return {key: _place(value, case_input) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_place(value, case_input) for value in template]
+    return template
+
+
+def _apply_auth(headers: dict[str, str], omit: set[str], auth: str) -> None:
+    """``none`` drops the Authorization header whatever set it; ``invalid`` replaces it with a wrong one."""
+    names = [name for name in headers if name.lower() == "authorization"]
+    if auth == "none":
+        for name in names:
+            del headers[name]
+        omit.add("Authorization")
+    elif auth == "invalid":
+        for name in names:
+            headers[name] = "Bearer invalid-" + secrets.token_hex(8)
+
+
+def _base_url(target: Target, spec: ServiceSpec) -> str:
+    """The spec's own base URL (``${NAME}`` expanded, ``local:model`` the in-process model), else the target's."""
+    if spec.base_url is None:
+        return target.base_url.rstrip("/")
+    if spec.base_url == "local:model":
+        if target.model_url is None:
+            raise HarnessUsageError(
+                f"service {spec.service!r} has base_url local:model, which exists only when the harness starts "
+                "the reference services in-process (no --base-url); deselect its cases "
+                "(e.g. --deselect cases/reference-model) or give the spec a real base_url"
+            )
+        # The model's client URL ends in /v1; the spec's paths (the preset's /v1/chat/completions) start there.
+        return target.model_url.rstrip("/").removesuffix("/v1")
+    url, _ = _expand(spec.base_url, f"{spec.service} base_url")
+    return url.rstrip("/")
+
+
+def _expand(template: str, where: str) -> tuple[str, list[str]]:
+    """``${NAME}`` expanded; a variable unset since collection is a usage error naming it."""
+    try:
+        return expand_env(template)
+    except KeyError as exc:
+        name = exc.args[0]
+        raise HarnessUsageError(f"{where} reads ${{{name}}}, which is not set: export {name}=...") from None
 
 
 async def deliver_request(
@@ -406,14 +479,15 @@ class CaseRunner:
         self, case: ResolvedCase, spec: ServiceSpec, endpoint: str, repeat: int, sample: int
     ) -> SideRun:
         side = SideRun(endpoint=endpoint)
-        conversation = f"{self.run_id}-{case.id}-{endpoint}-{repeat}-{sample}"
+        conversation = Conversation(spec.conversation, f"{self.run_id}-{case.id}-{endpoint}-{repeat}-{sample}")
         for turn_input, turn_checks in case.turns:
-            request = self._request(case, spec, endpoint, turn_input, conversation)
             try:
+                request, case_input = self._request(case, spec, endpoint, turn_input, conversation)
                 outcome = await self._deliver(request)
             except HarnessError as exc:
                 side.error = exc
                 return side
+            conversation.answered(outcome.text)
             turn = TurnResult(outcome=outcome)
             side.turns.append(turn)
             if any(p.kind in _NO_OUTPUT for p in outcome.problems):
@@ -425,7 +499,7 @@ class CaseRunner:
                         case_id=case.id,
                         endpoint=endpoint,
                         outcome=outcome,
-                        input=request.json,
+                        input=case_input,
                         settings=self.check_settings,
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
@@ -484,25 +558,62 @@ class CaseRunner:
         spec: ServiceSpec,
         endpoint: str,
         turn_input: dict[str, Any] | None,
-        conversation: str,
-    ) -> Request:
-        body: Any = None
+        conversation: Conversation,
+    ) -> tuple[Request, Any]:
+        """The request for one turn, and the case input it places (what checks see as the input)."""
+        case_input: Any = None
         if case.case.raw_body is None:
-            body = copy.deepcopy(case.case.input) if case.case.input is not None else {}
-            if turn_input:
-                body.update(copy.deepcopy(turn_input))
-        return build_request(
+            case_input = copy.deepcopy(case.case.input) if case.case.input is not None else {}
+            try:
+                case_input = conversation.place(case_input, turn_input)
+            except ValueError as exc:
+                raise HarnessUsageError(f"cannot build the {endpoint} request of case {case.id!r}: {exc}") from None
+        request = build_request(
             self.target,
             spec,
             endpoint,
-            body=body,
+            body=case_input,
             raw_body=case.case.raw_body,
             headers=case.headers,
             auth=case.case.auth,
-            # Per run and endpoint: QA and prod histories never mix, reruns never collide.
-            conversation=conversation,
             timeout_s=case.timeout_s or self.timeout_s,
         )
+        return request, case_input
+
+
+class Conversation:
+    """One endpoint's side of a multi-turn case: the id it sends, or the messages it has exchanged."""
+
+    def __init__(self, spec: ConversationSpec | None, conversation_id: str) -> None:
+        self.spec = spec
+        self.conversation_id = conversation_id
+        self.history: list[Any] = []
+        self._sent: list[Any] = []
+
+    def place(self, case_input: Any, turn_input: dict[str, Any] | None) -> Any:
+        """The case input for this turn: the turn's fields merged over it, the conversation applied."""
+        spec = self.spec
+        pointer = spec.messages if spec is not None else None
+        base = resolve_pointer(case_input, pointer) if pointer is not None else None
+        new = resolve_pointer(turn_input, pointer) if pointer is not None and turn_input else None
+        if isinstance(case_input, dict) and turn_input:
+            case_input.update(copy.deepcopy(turn_input))
+        if pointer is not None:
+            # Per endpoint: its own earlier messages and its own assistant replies, then this turn's.
+            self._sent = copy.deepcopy(new) if isinstance(new, list) else []
+            messages = [*(base if isinstance(base, list) else []), *self.history, *self._sent]
+            if base is not None or messages:
+                set_pointer(case_input, pointer, copy.deepcopy(messages))
+        elif spec is not None and isinstance(case_input, dict) and spec.id_field in case_input:
+            # Per run and endpoint: QA and prod histories never mix, reruns never collide.
+            case_input[str(spec.id_field)] = self.conversation_id
+        return case_input
+
+    def answered(self, text: str | None) -> None:
+        """Record this turn's messages and the endpoint's reply for the next turn."""
+        if self.spec is not None and self.spec.messages is not None:
+            self.history += [*self._sent, {"role": "assistant", "content": text or ""}]
+            self._sent = []
 
 
 # Problems that mean nothing was delivered to judge: checks would only repeat them.
@@ -515,4 +626,9 @@ _NO_OUTPUT = {
     "callback_too_large",
     "stream_no_terminator",
     "stream_error_event",
+    "stream_error_chunk",
+    "stream_not_sse",
+    "poll_no_job_id",
+    "poll_status_failed",
+    "poll_unknown_status",
 }

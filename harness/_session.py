@@ -250,6 +250,10 @@ class HarnessSession:
             known += [s for s in (self.shared_target.get("qa_token"), self.shared_target.get("callback_secret")) if s]
         targets = [self._target] + [target for target, _ in self._reference.values()]
         known += [secret for target in targets if target is not None for secret in target.secrets]
+        if self.specs:
+            from harness._spec import env_secret_values
+
+            known += env_secret_values(self.specs.values())  # ${NAME} header values and callback secrets
         return tuple(dict.fromkeys(known))
 
     # ---------------------------------------------------------------- the target, for the runner and fixtures

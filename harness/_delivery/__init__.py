@@ -1,7 +1,7 @@
-"""Delivery adapters: turn sync JSON, signed callbacks and SSE streams into one ``Outcome``.
+"""Delivery adapters: turn sync JSON, signed callbacks, SSE streams and polled jobs into one ``Outcome``.
 
-One small interface (``DeliveryAdapter.deliver``), three implementations: ``SyncAdapter``,
-``CallbackAdapter`` (with the process-wide ``CallbackReceiver``) and ``SseAdapter``.
+One small interface (``DeliveryAdapter.deliver``), four implementations: ``SyncAdapter``,
+``CallbackAdapter`` (with the process-wide ``CallbackReceiver``), ``SseAdapter`` and ``PollAdapter``.
 ``get_adapter(delivery, receiver=...)`` picks one for an endpoint's declared delivery mode.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from harness._delivery._base import DeliveryAdapter, Request
 from harness._delivery._callback import DEFAULT_SETTLE_S, CallbackAdapter
+from harness._delivery._poll import PollAdapter
 from harness._delivery._receiver import CallbackDelivery, CallbackReceiver, CallbackSlot
 from harness._delivery._sse import SseAdapter
 from harness._delivery._sync import SyncAdapter
@@ -21,6 +22,7 @@ __all__ = [
     "CallbackReceiver",
     "CallbackSlot",
     "DeliveryAdapter",
+    "PollAdapter",
     "Request",
     "SseAdapter",
     "SyncAdapter",
@@ -34,7 +36,7 @@ def get_adapter(
     receiver: CallbackReceiver | None = None,
     settle_s: float = DEFAULT_SETTLE_S,
 ) -> DeliveryAdapter:
-    """The adapter for a delivery mode (``sync``, ``callback`` or ``sse``).
+    """The adapter for a delivery mode (``sync``, ``callback``, ``sse`` or ``poll``).
 
     ``callback`` needs the started process-wide ``receiver``; ``settle_s`` is how long it keeps
     listening after the first delivery to catch duplicates.
@@ -45,8 +47,10 @@ def get_adapter(
         return SyncAdapter()
     if delivery == "sse":
         return SseAdapter()
+    if delivery == "poll":
+        return PollAdapter()
     if delivery == "callback":
         if receiver is None:
             raise HarnessUsageError("a callback endpoint needs a CallbackReceiver; start one per process")
         return CallbackAdapter(receiver, settle_s=settle_s)
-    raise HarnessUsageError(f"unknown delivery mode {delivery!r}: use sync, callback or sse")
+    raise HarnessUsageError(f"unknown delivery mode {delivery!r}: use sync, callback, sse or poll")

@@ -20,6 +20,8 @@ class Request:
     method: str
     url: str
     spec: EndpointSpec
+    base_url: str = ""
+    """The URL ``spec.path`` is below; polls build their status and result URLs on it."""
     headers: dict[str, str] = field(default_factory=dict)
     """Headers to send; they win over headers an adapter adds (e.g. a case's own Callback-Url)."""
     omit_headers: frozenset[str] = frozenset()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import time
 
 import httpx
@@ -20,9 +22,12 @@ from harness._delivery._record import (
     show_lines,
     unreachable,
 )
+from harness._delivery._signatures import HmacBodySignature, SignatureScheme
+from harness._errors import HarnessUsageError
 from harness._outcome import Outcome, Problem
-from harness._pointer import resolve_pointer
+from harness._pointer import resolve_pointer, set_pointer
 from harness._redact import redact_headers
+from harness._spec import CallbackSpec, HmacScheme, expand_env
 
 # Long enough for a service that sends the same result twice in a row to be caught on loopback,
 # short enough not to slow a suite: every callback case pays it once.
@@ -58,9 +63,12 @@ class CallbackAdapter:
     async def deliver(self, client: httpx.AsyncClient, request: Request) -> Outcome:
         """Send ``request``, wait for its callback, and return the Outcome."""
         spec = request.spec.callback
-        slot = self.receiver.expect(verify=spec.signed)
+        verify, signature = _scheme(spec, self.receiver.secret)
+        slot = self.receiver.expect(verify=verify, signature=signature, id_header=spec.delivery_id_header)
         secrets = (*request.secrets, *((self.receiver.secret,) if self.receiver.secret else ()))
-        extra = {spec.url_header: slot.url}
+        extra = {spec.url_header: slot.url} if spec.url_header else {}
+        if spec.url_pointer is not None:
+            request = _with_url_in_body(request, spec.url_pointer, slot.url)
         outcome = new_outcome(request, self.delivery, extra)
         started = time.perf_counter()
         try:
@@ -123,7 +131,8 @@ class CallbackAdapter:
             outcome.timings.total_s = first.received_at - started
             outcome.body = first.payload
             outcome.problems.extend(_problems(authentic, slot, spec.payload_id))
-            extract_output(outcome, request.spec.output)
+            # A failed job is an outcome for the checks (and error parity), not a delivery problem; it has no text.
+            extract_output(outcome, request.spec.output, text=_job_succeeded(outcome, spec))
         else:
             outcome.timings.total_s = waited
             outcome.problems.extend(_unanswered(deliveries, slot, waited))
@@ -148,27 +157,73 @@ class CallbackAdapter:
         return outcome
 
 
+_STANDARD_HEADERS = "webhook-id / webhook-timestamp / webhook-signature headers"
+
+
+def _scheme(spec: CallbackSpec, receiver_secret: str | None) -> tuple[bool, SignatureScheme | None]:
+    """(verify, the job's own scheme): None means the receiver's Standard Webhooks secret, if any."""
+    if not spec.signed or spec.signature == "none":
+        return False, None
+    if isinstance(spec.signature, HmacScheme):
+        hmac_spec = spec.signature.hmac_sha256
+        secret = expand_env(hmac_spec.secret)[0] if hmac_spec.secret else receiver_secret
+        if not secret:
+            return False, None  # nothing to verify with: accepted unverified, like Standard Webhooks without a secret
+        return True, HmacBodySignature(secret, hmac_spec.header, hmac_spec.prefix, hmac_spec.encoding)
+    return True, None
+
+
+def _job_succeeded(outcome: Outcome, spec: CallbackSpec) -> bool:
+    """Whether the payload's status is a success value; a value the spec does not know is a problem."""
+    if spec.status is None:
+        return True
+    status = resolve_pointer(outcome.body, spec.status)
+    if status in spec.success:
+        return True
+    outcome.transcript.append(f"~ job status {status!r} at {spec.status} is not a success value {spec.success}")
+    if spec.failure and status not in spec.failure:
+        outcome.problems.append(
+            Problem(
+                "callback_unknown_status",
+                f"the callback's status at {spec.status} is {status!r}; the spec knows success {spec.success} "
+                f"and failure {spec.failure}",
+            )
+        )
+    return False
+
+
+def _with_url_in_body(request: Request, pointer: str, url: str) -> Request:
+    """The request with the receiver's URL at ``pointer`` in its JSON body (GitHub-style webhooks)."""
+    body = copy.deepcopy(request.json) if request.json is not None else {}
+    try:
+        set_pointer(body, pointer, url)
+    except ValueError as exc:
+        raise HarnessUsageError(f"cannot put the callback URL at {pointer} in the request body: {exc}") from None
+    return dataclasses.replace(request, json=body)
+
+
 def _unanswered(deliveries: list[CallbackDelivery], slot: CallbackSlot, waited: float) -> list[Problem]:
     """The problems of a job no authentic callback answered: what was rejected, else nothing came."""
     job = slot.job_id or "(no id)"
     within = f"and no verified callback for job {job} arrived within {waited:.1f} s"
     problems: list[Problem] = []
+    scheme = slot.signature.description if slot.signature is not None else _STANDARD_HEADERS
     unsigned = [d for d in deliveries if d.verdict == "unsigned"]
     if unsigned:
         problems.append(
             Problem(
                 "callback_unsigned",
-                f"a callback secret is set but {len(unsigned)} callback(s) carried no "
-                f"webhook-id / webhook-timestamp / webhook-signature headers, {within}",
+                f"a callback secret is set but {len(unsigned)} callback(s) carried no {scheme}, {within}",
             )
         )
     bad = [d for d in deliveries if d.verdict == "bad_signature"]
     if bad:
+        name = "Standard Webhooks" if slot.signature is None else f"{scheme} (HMAC-SHA256 of the body)"
         problems.append(
             Problem(
                 "callback_bad_signature",
-                f"{len(bad)} callback(s) failed Standard Webhooks verification ({bad[0].detail}), {within}. "
-                "Do the service and --harness-callback-secret use the same secret?",
+                f"{len(bad)} callback(s) failed {name} verification ({bad[0].detail}), {within}. "
+                "Do the service and the harness use the same secret?",
             )
         )
     replayed = [d for d in deliveries if d.verdict == "replayed"]

@@ -38,6 +38,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from harness._delivery._signatures import SignatureScheme
 from harness._errors import HarnessError
 from harness._serving import ServerThread, bind, quiet_config
 
@@ -92,7 +93,8 @@ class CallbackDelivery:
     answered: int
     """The HTTP status the receiver answered."""
     key: str
-    """Identity of the message: its ``webhook-id``, else a hash of the body. Retries share it."""
+    """Identity of the message: its ``webhook-id`` (or the spec's delivery-id header), else a hash of the body.
+    Retries share it."""
     repeat: bool
     """True when an earlier delivery to the same path had the same key (a redelivery of one message)."""
     retry: bool
@@ -117,11 +119,23 @@ class CallbackSlot:
     Create it from the coroutine that will wait on it: arrivals wake that coroutine's event loop.
     """
 
-    def __init__(self, receiver: CallbackReceiver, token: str, url: str, verify: bool) -> None:
+    def __init__(
+        self,
+        receiver: CallbackReceiver,
+        token: str,
+        url: str,
+        verify: bool,
+        signature: SignatureScheme | None = None,
+        id_header: str | None = None,
+    ) -> None:
         self.token = token
         self.url = url
         """The URL to give the service."""
         self.verify = verify
+        self.signature = signature
+        """This job's own scheme (e.g. an HMAC of the body); None: the receiver's Standard Webhooks secret."""
+        self.id_header = id_header
+        """Header that names a message (e.g. X-GitHub-Delivery); None: webhook-id."""
         self.job_id: str | None = None
         """Set by the adapter once the service acknowledges; recorded on late deliveries."""
         self.closed = False
@@ -290,15 +304,19 @@ class CallbackReceiver:
 
     # -- jobs --------------------------------------------------------------------------------------
 
-    def expect(self, *, verify: bool = True) -> CallbackSlot:
+    def expect(
+        self, *, verify: bool = True, signature: SignatureScheme | None = None, id_header: str | None = None
+    ) -> CallbackSlot:
         """A new slot with a unique callback URL. Call from the coroutine that will wait on it.
 
-        ``verify=False`` skips signature verification for this job (an endpoint declared unsigned).
+        ``verify=False`` skips signature verification for this job (an endpoint declared unsigned);
+        ``signature`` verifies it with another scheme than the receiver's Standard Webhooks secret;
+        ``id_header`` names the header that identifies a message (default ``webhook-id``).
         """
         if not self.running:
             raise HarnessError("the callback receiver is not running; call CallbackReceiver.start() first")
         token = _secrets.token_urlsafe(16)
-        slot = CallbackSlot(self, token, f"{self.url}/callbacks/{token}", verify)
+        slot = CallbackSlot(self, token, f"{self.url}/callbacks/{token}", verify, signature, id_header)
         with self._lock:
             self._slots[token] = slot
             self._seen[token] = _Seen()
@@ -415,21 +433,22 @@ class CallbackReceiver:
         with self._lock:
             slot = self._slots[token]
             seen = self._seen[token]
-            job_id, verify = slot.job_id, slot.verify
+            job_id, verify, signature, id_header = slot.job_id, slot.verify, slot.signature, slot.id_header
         if too_large:
             payload, verdict, detail = None, "too_large", f"body over the receiver's limit of {too_large}; not read"
             status = 413
         else:
-            payload, verdict, detail = self._verify(headers, body, verify)
-            if verdict == "ok":
-                verdict, detail = self._check_replay(headers["webhook-id"], token, verdict, detail)
+            payload, verdict, detail = self._verify(headers, body, verify, signature)
+            message_id = headers.get((id_header or "webhook-id").lower())
+            if verdict == "ok" and message_id:
+                verdict, detail = self._check_replay(message_id, token, verdict, detail)
             if verdict in ("unsigned", "bad_signature", "replayed"):
                 status = 401
             elif verdict == "not_json":
                 status = 400
             else:
                 status = 200
-        key = headers.get("webhook-id") or "sha256:" + hashlib.sha256(body).hexdigest()
+        key = headers.get((id_header or "webhook-id").lower()) or "sha256:" + hashlib.sha256(body).hexdigest()
         with self._lock:
             delivery = CallbackDelivery(
                 token=token,
@@ -469,13 +488,17 @@ class CallbackReceiver:
         with self._lock:
             first = self._signed_ids.setdefault(message_id, token)
         if first != token:
-            return "replayed", f"webhook-id {message_id} was already delivered to another job's callback URL"
+            return "replayed", f"message {message_id} was already delivered to another job's callback URL"
         return verdict, detail
 
-    def _verify(self, headers: dict[str, str], body: bytes, verify: bool) -> tuple[Any, str, str]:
+    def _verify(
+        self, headers: dict[str, str], body: bytes, verify: bool, signature: SignatureScheme | None = None
+    ) -> tuple[Any, str, str]:
         """(payload, verdict, detail) for one delivery."""
         verdict, detail = "unverified", "no secret set" if self._webhook is None else "endpoint declared unsigned"
-        if self._webhook is not None and verify:
+        if signature is not None and verify:
+            verdict, detail = signature.verify(headers, body)
+        elif self._webhook is not None and verify:
             if not any(name in headers for name in _SIGNATURE_HEADERS):
                 verdict, detail = "unsigned", "no webhook-id / webhook-timestamp / webhook-signature headers"
             else:

@@ -1,32 +1,38 @@
-"""SSE delivery: a Server-Sent-Events stream of text deltas, an end event with metadata, a terminator.
+"""SSE delivery: a Server-Sent-Events stream of text deltas, read into one Outcome whatever its shape.
 
-Built on httpx-sse (``aconnect_sse`` / ``EventSource.aiter_sse``), which parses events per the WHATWG
-spec (CR, LF and CRLF line ends, comments, multi-line ``data:`` joined with newlines, an unterminated
-last event discarded). On top of it, the guards a harness needs and a browser would not:
+The spec's ``sse`` section says which events carry deltas (unnamed, or a name such as ``data``), how a
+delta decodes (raw text, a JSON string, a JSON object with a pointer to the text), where metadata comes
+from, how the stream ends (terminator data, an end event with or without data, or the body closing) and
+how a failure shows (an error event, or an in-band JSON chunk with e.g. ``/error``).
+
+Events are parsed per the WHATWG spec (CR, LF and CRLF line ends, comments ignored, multi-line ``data:``
+joined with newlines, an unterminated last event discarded), line by line so that a body that is not SSE
+at all can be named. One deviation, as httpx-sse makes it: an event with a name and no ``data`` field is
+dispatched, because LangServe ends its streams with exactly that (``event: end``). On top, the guards a
+harness needs and a browser would not:
 
 - the body is decoded as UTF-8 whatever the ``charset`` parameter claims, incrementally, so a
   multi-byte character split across network chunks survives, and a leading BOM is dropped;
-- events with no data are skipped rather than counted as empty deltas;
 - one wall-clock deadline bounds the whole stream, so a service that trickles bytes forever cannot
   hold a test hostage (httpx's own read timeout restarts at every chunk);
-- the terminator (``[DONE]``) is required: a stream that ends without it was cut short.
+- the stream must end the way the spec says: a stream that stops without its terminator or end event
+  was cut short, and partial text is never a pass.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, aconnect_sse
+from httpx_sse import aconnect_sse
 
 from harness._delivery._base import Request
 from harness._delivery._record import (
     UNREACHABLE_ERRORS,
-    extract_output,
     new_outcome,
     record_body,
     record_response,
@@ -34,14 +40,59 @@ from harness._delivery._record import (
     unreachable,
 )
 from harness._outcome import Outcome, Problem, is_success
+from harness._pointer import resolve_pointer
 from harness._redact import redact_text
-from harness._spec import SseSpec
-
-# Names a plain data event may carry: none (the spec's default "message") or "message" spelled out.
-_DELTA_EVENTS = frozenset({"message"})
+from harness._spec import OutputPointers, SseSpec
 
 # What aconnect_sse sends; repeated here so the request record (and the curl built from it) matches.
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+
+_FIELDS = frozenset({"event", "data", "id", "retry"})
+
+_NOTHING = object()
+
+
+@dataclass
+class _Event:
+    """One dispatched event."""
+
+    name: str
+    data: str
+    has_data: bool
+
+
+@dataclass
+class _Decoder:
+    """Lines in, events out (WHATWG event-stream interpretation, plus named events without data)."""
+
+    name: str = ""
+    data: list[str] = field(default_factory=list)
+    other_lines: int = 0
+    first_other: str | None = None
+
+    def feed(self, line: str) -> _Event | None:
+        """One line without its line end; an event when the line is the blank line that dispatches it."""
+        if line == "":
+            event = None
+            if self.data or self.name:
+                event = _Event(self.name or "message", "\n".join(self.data), bool(self.data))
+            self.name, self.data = "", []
+            return event
+        if line.startswith(":"):
+            return None  # a comment (keep-alive pings are usually sent as comments)
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self.data.append(value)
+        elif name == "event":
+            self.name = value
+        elif name not in _FIELDS:
+            # Ignored by the spec; counted, because a body made only of such lines is not SSE at all.
+            self.other_lines += 1
+            if self.first_other is None:
+                self.first_other = line
+        return None
 
 
 @dataclass
@@ -49,26 +100,34 @@ class _Stream:
     """What has been read so far, kept outside the reading coroutine so a timeout does not lose it."""
 
     deltas: list[str] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)
+    """JSON carried by the stream, in order: chunks, the metadata event, the end event."""
     events: int = 0
-    terminated: bool = False
-    error_event: bool = False
+    ended: bool = False
+    failed: bool = False
     reading_body: bool = False
+    decoder: _Decoder = field(default_factory=_Decoder)
 
 
 class SseAdapter:
-    """Reads an event stream into one Outcome: text = the deltas joined, body = the end event's JSON.
+    """Reads an event stream into one Outcome: text = the deltas joined, metadata from the stream's JSON.
 
-    Problems: ``stream_no_terminator`` (ended without ``spec.sse.terminator``), ``stream_error_event``
-    (an event named ``spec.sse.error_event``; its data is the message), ``stream_bad_end_event`` (end
-    event data is not JSON), ``stream_not_event_stream`` (2xx but not ``text/event-stream``),
-    ``stream_interrupted`` (the connection broke mid-stream), ``timeout`` (the stream did not finish
-    within ``request.timeout_s``). A non-2xx response is recorded with its body and no problem.
+    ``body`` is the end event's JSON data, else the metadata event's, else the last JSON chunk.
+
+    Problems: ``stream_no_terminator`` (ended without ``sse.terminator``, or without ``sse.end_event``
+    when there is no terminator), ``stream_error_event`` (an event named ``sse.error_event``; its data
+    is the message), ``stream_error_chunk`` (a JSON chunk with a value at ``sse.error``),
+    ``stream_bad_delta`` (a delta that does not decode as declared), ``stream_bad_end_event`` (end or
+    metadata event data is not JSON), ``stream_not_sse`` (labelled ``text/event-stream`` but not
+    SSE), ``stream_not_event_stream`` (2xx but not ``text/event-stream``), ``stream_interrupted`` (the
+    connection broke mid-stream), ``timeout`` (the stream did not finish within ``request.timeout_s``).
+    A non-2xx response is recorded with its body and no problem.
     """
 
     delivery = "sse"
 
     async def deliver(self, client: httpx.AsyncClient, request: Request) -> Outcome:
-        """Send ``request``, read the stream to its terminator or the deadline, and return the Outcome."""
+        """Send ``request``, read the stream to its end or the deadline, and return the Outcome."""
         outcome = new_outcome(request, self.delivery, _SSE_HEADERS)
         stream = _Stream()
         started = time.perf_counter()
@@ -89,6 +148,7 @@ class SseAdapter:
         outcome.timings.total_s = time.perf_counter() - started
         if stream.reading_body:
             outcome.text = "".join(stream.deltas)
+            _extract(outcome, stream, request.spec.output, request.spec.sse)
         return outcome
 
     async def _read(
@@ -100,7 +160,6 @@ class SseAdapter:
         started: float,
     ) -> None:
         """Open the stream and consume it; raises on transport errors and at the deadline."""
-        sse = request.spec.sse
         async with aconnect_sse(client, request.method, request.url, **send_options(request)) as source:
             response = source.response
             record_response(outcome, response, request, time.perf_counter() - started)
@@ -123,70 +182,154 @@ class SseAdapter:
             response.encoding = "utf-8-sig"
             stream.reading_body = True
             outcome.transcript.append("<")
-            await self._consume(source, request, outcome, stream, started, sse)
+            await self._consume(response, request, outcome, stream, started)
+            _judge_end(request.spec.sse, outcome, stream)
 
     async def _consume(
-        self,
-        source: EventSource,
-        request: Request,
-        outcome: Outcome,
-        stream: _Stream,
-        started: float,
-        sse: SseSpec,
+        self, response: httpx.Response, request: Request, outcome: Outcome, stream: _Stream, started: float
     ) -> None:
-        """Apply each event to the Outcome until the terminator or the end of the body."""
-        async with contextlib.aclosing(source.aiter_sse()) as events:
-            async for event in events:
-                stream.events += 1
-                outcome.transcript.extend(_render(event, request.secrets))
-                if sse.error_event is not None and event.event == sse.error_event:
-                    stream.error_event = True
-                    outcome.problems.append(
-                        Problem(
-                            "stream_error_event",
-                            redact_text(event.data, request.secrets) or f"(event {event.event!r} with no data)",
-                        )
+        """Apply each event to the Outcome until the stream's declared end or the end of the body."""
+        async for line in response.aiter_lines():
+            outcome.transcript.append(f"< {redact_text(line, request.secrets)}".rstrip())
+            event = stream.decoder.feed(line)
+            if event is None:
+                continue
+            stream.events += 1
+            if _apply(event, request, outcome, stream, started):
+                # Anything after the end is not part of the reply; stop reading.
+                return
+
+
+def _apply(event: _Event, request: Request, outcome: Outcome, stream: _Stream, started: float) -> bool:
+    """One event's effect on the Outcome; True when the stream has ended (or failed)."""
+    sse = request.spec.sse
+    if sse.error_event is not None and event.name == sse.error_event:
+        stream.failed = True
+        message = redact_text(event.data, request.secrets) or f"(event {event.name!r} with no data)"
+        outcome.problems.append(Problem("stream_error_event", message))
+        return True
+    if sse.terminator is not None and event.has_data and event.data == sse.terminator:
+        stream.ended = True
+        return True
+    if event.name in (sse.end_event, sse.metadata_event):
+        if event.has_data and event.data:
+            document = _json(event.data)
+            if document is _NOTHING:
+                outcome.problems.append(
+                    Problem(
+                        "stream_bad_end_event", f"the {event.name!r} event's data is not JSON: {event.data[:200]!r}"
                     )
-                elif sse.terminator is not None and event.data == sse.terminator:
-                    stream.terminated = True
-                    # Anything after the terminator is not part of the reply; stop reading.
-                    break
-                elif sse.end_event is not None and event.event == sse.end_event:
-                    try:
-                        outcome.body = json.loads(event.data)
-                    except ValueError:
-                        outcome.body = event.data
-                        outcome.problems.append(
-                            Problem(
-                                "stream_bad_end_event",
-                                f"the {sse.end_event!r} event's data is not JSON: {event.data[:200]!r}",
-                            )
-                        )
-                elif event.event in _DELTA_EVENTS and event.data:
-                    if outcome.timings.ttft_s is None:
-                        outcome.timings.ttft_s = time.perf_counter() - started
-                    stream.deltas.append(event.data)
-        if sse.terminator is not None and not stream.terminated and not stream.error_event:
-            outcome.problems.append(
-                Problem(
-                    "stream_no_terminator",
-                    f"the stream ended after {stream.events} events without the terminator "
-                    f"'data: {sse.terminator}'; the reply may be truncated",
                 )
+            else:
+                stream.documents.append(document)
+                if event.name == sse.end_event or outcome.body is None:
+                    outcome.body = document
+        if event.name == sse.end_event and sse.terminator is None:
+            stream.ended = True
+            return True
+        return False
+    if event.name != sse.delta_event or not event.has_data:
+        return False  # pings and events the spec does not name
+    text = _delta(event.data, sse, request, outcome, stream)
+    if stream.failed:
+        return True
+    if text:
+        if outcome.timings.ttft_s is None:
+            outcome.timings.ttft_s = time.perf_counter() - started
+        stream.deltas.append(text)
+    return False
+
+
+def _delta(data: str, sse: SseSpec, request: Request, outcome: Outcome, stream: _Stream) -> str | None:
+    """The text a delta event carries, decoded as the spec says; problems for one that does not decode."""
+    if sse.delta == "raw":
+        return data
+    value = _json(data)
+    if sse.delta == "json_string":
+        if isinstance(value, str):
+            return value
+        outcome.problems.append(
+            Problem("stream_bad_delta", f"expected a JSON string as delta data, got {data[:200]!r}")
+        )
+        return None
+    if not isinstance(value, dict | list):
+        outcome.problems.append(
+            Problem("stream_bad_delta", f"expected a JSON object as delta data, got {data[:200]!r}")
+        )
+        return None
+    stream.documents.append(value)
+    if sse.error is not None:
+        error = resolve_pointer(value, sse.error)
+        if error is not None:
+            stream.failed = True
+            shown = error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
+            outcome.problems.append(
+                Problem("stream_error_chunk", f"in-band error at {sse.error}: {redact_text(shown, request.secrets)}")
             )
-            outcome.transcript.append("! end of stream without terminator")
-        extract_output(outcome, request.spec.output, text=False)
+            outcome.body = value
+            return None
+    assert sse.text is not None  # the spec requires it for delta: json
+    text = resolve_pointer(value, sse.text)
+    if text is None or isinstance(text, str):
+        return text  # None: a chunk without text (the role, the finish_reason, usage)
+    outcome.problems.append(Problem("stream_bad_delta", f"the text at {sse.text} is not a string: {text!r}"))
+    return None
 
 
-def _render(event: ServerSentEvent, secrets: tuple[str, ...]) -> list[str]:
-    """An event as it would appear on the wire (normalised: LF line ends, comments dropped)."""
-    lines = []
-    if event.event != "message":
-        lines.append(f"event: {event.event}")
-    if event.id:
-        lines.append(f"id: {event.id}")
-    lines.extend(f"data: {line}" for line in redact_text(event.data, secrets).split("\n"))
-    return [f"< {line}" for line in lines] + ["<"]
+def _judge_end(sse: SseSpec, outcome: Outcome, stream: _Stream) -> None:
+    """Problems for a stream that stopped without its declared end, or was not SSE at all."""
+    if stream.ended or stream.failed:
+        return
+    decoder = stream.decoder
+    if stream.events == 0 and decoder.other_lines:
+        outcome.problems.append(
+            Problem(
+                "stream_not_sse",
+                f"the body is labelled text/event-stream but is not Server-Sent Events: "
+                f"{decoder.other_lines} line(s) with no SSE field, the first {decoder.first_other[:200]!r}"
+                if decoder.first_other
+                else "the body is labelled text/event-stream but is not Server-Sent Events",
+            )
+        )
+        outcome.transcript.append("! not an event stream")
+        return
+    if sse.terminator is not None:
+        awaited = f"the terminator 'data: {sse.terminator}'"
+    elif sse.end_event is not None:
+        awaited = f"the {sse.end_event!r} event"
+    else:
+        return  # the end of the body is the end of the stream
+    outcome.problems.append(
+        Problem(
+            "stream_no_terminator",
+            f"the stream ended after {stream.events} events without {awaited}; the reply may be truncated",
+        )
+    )
+    outcome.transcript.append("! end of stream without terminator")
+
+
+def _extract(outcome: Outcome, stream: _Stream, pointers: OutputPointers, sse: SseSpec) -> None:
+    """Sources and metadata from the stream's JSON: the last (or first) document with a value wins."""
+    documents = stream.documents if sse.metadata_from == "first" else stream.documents[::-1]
+    if outcome.body is None and stream.documents:
+        outcome.body = stream.documents[-1]
+
+    def find(pointer: str) -> Any:
+        return next((v for v in (resolve_pointer(d, pointer) for d in documents) if v is not None), None)
+
+    if pointers.sources is not None:
+        value = find(pointers.sources)
+        if isinstance(value, list):
+            outcome.sources = [item if isinstance(item, str) else json.dumps(item) for item in value]
+    for name, pointer in pointers.metadata.items():
+        outcome.metadata[name] = find(pointer)
+
+
+def _json(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return _NOTHING
 
 
 def _timeout_message(request: Request, outcome: Outcome, stream: _Stream) -> str:
@@ -196,8 +339,13 @@ def _timeout_message(request: Request, outcome: Outcome, stream: _Stream) -> str
         return f"no response from {where} within {request.timeout_s:g} s"
     if not stream.reading_body:
         return f"the body of {where} did not arrive within {request.timeout_s:g} s"
-    terminator = request.spec.sse.terminator
-    awaited = f"the terminator 'data: {terminator}'" if terminator is not None else "the end of the stream"
+    sse = request.spec.sse
+    if sse.terminator is not None:
+        awaited = f"the terminator 'data: {sse.terminator}'"
+    elif sse.end_event is not None:
+        awaited = f"the {sse.end_event!r} event"
+    else:
+        awaited = "the end of the stream"
     return (
         f"stream from {where} still open after {request.timeout_s:g} s, waiting for {awaited}; "
         f"{stream.events} events ({len(stream.deltas)} text deltas) received so far"

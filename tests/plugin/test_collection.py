@@ -129,7 +129,7 @@ def test_bad_service_spec_names_the_key(project: Project) -> None:
     result = project.pytester.runpytest("--collect-only")
     result.stdout.fnmatch_lines(
         [
-            "*service.yaml:2: invalid service spec: qa.delivery: Input should be 'sync', 'callback' or 'sse'"
+            "*service.yaml:2: invalid service spec: qa.delivery: Input should be 'sync', 'callback', 'sse' or 'poll'"
             "*carrier-pigeon*"
         ]
     )

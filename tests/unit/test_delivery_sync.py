@@ -145,7 +145,7 @@ def test_get_adapter_picks_by_delivery_mode() -> None:
     assert adapter.settle_s == 0.1
     with pytest.raises(HarnessUsageError, match="CallbackReceiver"):
         get_adapter("callback")
-    with pytest.raises(HarnessUsageError, match="sync, callback or sse"):
+    with pytest.raises(HarnessUsageError, match="sync, callback, sse or poll"):
         get_adapter("carrier-pigeon")
 
 

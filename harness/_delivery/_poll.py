@@ -1,0 +1,187 @@
+"""Poll delivery: submit a job, poll its status until it ends, fetch the result.
+
+The shape of BentoML tasks (``/submit`` → ``/status?task_id=`` → ``/get?task_id=``) and of most job APIs.
+Every request and answer goes into the transcript, and one wall-clock deadline bounds the whole job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from harness._delivery._base import Request
+from harness._delivery._record import (
+    UNREACHABLE_ERRORS,
+    extract_output,
+    merged_headers,
+    new_outcome,
+    record_body,
+    record_response,
+    send_options,
+    unreachable,
+)
+from harness._outcome import Outcome, Problem, is_success
+from harness._pointer import resolve_pointer
+from harness._redact import redact_text
+from harness._spec import PollRequest, PollSpec
+
+
+@dataclass
+class _Job:
+    """What is known about the job so far, kept outside the coroutine so a timeout does not lose it."""
+
+    id: str | None = None
+    status: Any = None
+    polls: int = 0
+
+
+class PollAdapter:
+    """Submits a job, polls its status with bounded backoff, and fetches its result.
+
+    The Outcome's ``status`` and ``body`` are the final answer's: the result request's (or the last
+    status body's when the spec has no result request). A job that ends with a failure status is a
+    normal outcome for the checks and for error parity (BentoML: the get request then answers 400 or
+    500 with the error body). A rejected submit (non-2xx) is recorded without a problem, like sync.
+
+    Problems: ``poll_no_job_id`` (2xx submit without a job id), ``poll_status_failed`` (a status
+    request answered non-2xx), ``poll_unknown_status`` (a status value the spec does not list),
+    ``timeout`` (the job did not end within ``request.timeout_s``), ``transport_error``.
+    """
+
+    delivery = "poll"
+
+    async def deliver(self, client: httpx.AsyncClient, request: Request) -> Outcome:
+        """Submit ``request``, wait for the job to end, and return the Outcome."""
+        outcome = new_outcome(request, self.delivery)
+        job = _Job()
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                await self._run(client, request, outcome, job, started)
+        except UNREACHABLE_ERRORS as exc:
+            raise unreachable(request, exc) from exc
+        except (TimeoutError, httpx.TimeoutException):
+            if job.id is None:
+                message = (
+                    f"no answer to the submit {request.method} {outcome.request['url']} within {request.timeout_s:g} s"
+                )
+            else:
+                message = (
+                    f"job {job.id} did not end within {request.timeout_s:g} s: last status {job.status!r} "
+                    f"after {job.polls} polls"
+                )
+            outcome.problems.append(Problem("timeout", message))
+            outcome.transcript.append(f"! {message}")
+        except httpx.TransportError as exc:
+            outcome.problems.append(Problem("transport_error", f"{request.method} {outcome.request['url']}: {exc!r}"))
+            outcome.transcript.append(f"! {exc!r}")
+        outcome.timings.total_s = time.perf_counter() - started
+        return outcome
+
+    async def _run(
+        self, client: httpx.AsyncClient, request: Request, outcome: Outcome, job: _Job, started: float
+    ) -> None:
+        spec = request.spec.poll
+        assert spec is not None  # the spec model requires it for delivery: poll
+        response = await client.request(request.method, request.url, **send_options(request))
+        outcome.timings.ack_s = time.perf_counter() - started
+        record_response(outcome, response, request, outcome.timings.ack_s)
+        record_body(outcome, response, request)
+        if not is_success(response.status_code):
+            return  # rejected at once: the body is the error, for the checks
+        job_id = resolve_pointer(outcome.body, spec.job_id)
+        if job_id is None:
+            outcome.problems.append(
+                Problem("poll_no_job_id", f"the submit answer has no job id at {spec.job_id}: nothing to poll")
+            )
+            return
+        job.id = str(job_id)
+        failed = await self._wait(client, request, outcome, job, spec, started)
+        if failed is None:
+            return
+        if spec.result is not None:
+            await self._fetch(client, request, outcome, job, spec, failed, started)
+        if is_success(outcome.status) and not failed:
+            extract_output(outcome, request.spec.output)
+
+    async def _wait(
+        self, client: httpx.AsyncClient, request: Request, outcome: Outcome, job: _Job, spec: PollSpec, started: float
+    ) -> bool | None:
+        """Poll until the status is success (False) or failure (True); None after a problem."""
+        status = spec.status
+        wait = spec.interval_s
+        while True:
+            response = await self._ask(client, request, outcome, status, job, started)
+            job.polls += 1
+            if not is_success(response.status_code):
+                outcome.problems.append(
+                    Problem(
+                        "poll_status_failed",
+                        f"the status request for job {job.id} answered {response.status_code}: {outcome.body!r:.200}",
+                    )
+                )
+                return None
+            job.status = resolve_pointer(outcome.body, status.pointer)
+            if job.status in status.success:
+                return False
+            if job.status in status.failure:
+                return True
+            if status.pending and job.status not in status.pending:
+                expected = [*status.pending, *status.success, *status.failure]
+                outcome.problems.append(
+                    Problem(
+                        "poll_unknown_status",
+                        f"job {job.id} has status {job.status!r} at {status.pointer}; the spec knows {expected}",
+                    )
+                )
+                return None
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, spec.max_interval_s)
+
+    async def _fetch(
+        self,
+        client: httpx.AsyncClient,
+        request: Request,
+        outcome: Outcome,
+        job: _Job,
+        spec: PollSpec,
+        failed: bool,
+        started: float,
+    ) -> None:
+        """The result request; 'not ready yet' after a success status means ask again (bounded by the deadline)."""
+        assert spec.result is not None
+        wait = spec.interval_s
+        while True:
+            response = await self._ask(client, request, outcome, spec.result, job, started)
+            if failed or response.status_code not in spec.result.not_ready:
+                return
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, spec.max_interval_s)
+
+    async def _ask(
+        self,
+        client: httpx.AsyncClient,
+        request: Request,
+        outcome: Outcome,
+        about: PollRequest,
+        job: _Job,
+        started: float,
+    ) -> httpx.Response:
+        """One status or result request for the job, recorded in the transcript; the Outcome takes its answer."""
+        assert job.id is not None
+        path = about.path.replace("{id}", urllib.parse.quote(job.id, safe=""))
+        url = (request.base_url or request.url.removesuffix(request.spec.path)) + path
+        params = {about.query: job.id} if about.query else None
+        # The submit's headers (auth), without its body's Content-Type.
+        headers = {k: v for k, v in merged_headers(request).items() if k.lower() != "content-type"}
+        sent = time.perf_counter()
+        response = await client.request(about.method, url, params=params, headers=headers, timeout=request.timeout_s)
+        outcome.transcript.append(f"> {about.method} {redact_text(str(response.request.url), request.secrets)}")
+        record_response(outcome, response, request, time.perf_counter() - sent)
+        record_body(outcome, response, request)
+        return response
