@@ -53,7 +53,8 @@ def slow_project(project: Project) -> Project:
 
 def test_a_second_run_on_the_same_report_folder_is_stopped_and_the_first_is_untouched(slow_project: Project) -> None:
     root = slow_project.root
-    first = start_run(root, "--reference-model-latency-ms", "2500")
+    # Slow enough that the first run still holds the folder while the second starts, even on a loaded machine.
+    first = start_run(root, "--reference-model-latency-ms", "10000")
     try:
         wait_for_lock(root, first)
         second = slow_project.run()
