@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import json
+import posixpath
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness._dataset import ROW_NUMBER, MissingColumn, Row, Template, read_rows, row_marks
 from harness._errors import CaseFileError
 from harness._validation import StrictModel, validation_error
-from harness._yaml import LocatedDocument, read_located
+from harness._yaml import KeyPath, LocatedDocument, read_located
 
 ParityLevel = Literal["exact", "normalized", "structural", "semantic", "none"]
 PARITY_LEVELS: tuple[str, ...] = get_args(ParityLevel)
@@ -93,12 +97,44 @@ class Case(StrictModel):
         return checks
 
 
+class Dataset(StrictModel):
+    """A JSONL or CSV file whose rows each fill the file's ``template`` into a case."""
+
+    file: str = Field(
+        description="A .jsonl (one JSON object a line) or .csv (a header row) file, relative to the case file."
+    )
+    marks_column: str | None = Field(
+        None, description="Column of per-row marks: a list, or comma-separated names; added to the template's."
+    )
+    json_cells: bool = Field(
+        True, description='CSV: a cell that parses as JSON (3, true, ["a"]) takes that value; false keeps text.'
+    )
+
+
+_TEXT_FIELDS = frozenset({"id", "description"})
+"""Template fields filled as text even from a whole-value placeholder: ``id: ${n}`` with n = 7 is "7"."""
+
+
 class CaseFile(StrictModel):
     """A YAML file of cases for one service."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [{"required": ["cases"]}, {"required": ["dataset", "template"]}],
+            "dependentRequired": {"dataset": ["template"], "template": ["dataset"]},
+        }
+    )
+
     service: str | None = Field(None, description="Service spec name; default: the spec in the same folder.")
     defaults: Defaults = Field(default_factory=Defaults)
-    cases: list[Case] = Field(min_length=1)
+    cases: list[Case] = Field(default_factory=list, description="The cases; may be left out with a dataset.")
+    dataset: Dataset | None = Field(None, description="Cases from the rows of a JSONL or CSV file, by 'template'.")
+    template: dict[str, Any] | None = Field(
+        None,
+        description="A case filled from each dataset row: '${column}' as a whole value takes the row's value "
+        "with its type, inside a longer string its text; '${_row}' is the row number; default id row-<n>.",
+        json_schema_extra={"propertyNames": {"enum": list[Any](sorted(Case.model_fields))}},
+    )
 
 
 # ---------------------------------------------------------------- resolved cases
@@ -160,6 +196,7 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
     "cases": Case,
     "turns": Turn,
     "parity": ParitySpec,
+    "dataset": Dataset,
 }
 
 
@@ -172,16 +209,94 @@ def parse_case_file(path: Path, display: str) -> tuple[CaseFile, LocatedDocument
         parsed = CaseFile.model_validate(doc.data)
     except ValidationError as exc:
         raise validation_error(exc, doc, "case file", CaseFile, _SUBMODELS) from None
+    _check_dataset_keys(parsed, doc)
     return parsed, doc
 
 
+def _check_dataset_keys(parsed: CaseFile, doc: LocatedDocument) -> None:
+    """Cases or a dataset; a dataset with a template whose keys are case keys (values are checked per row)."""
+    if parsed.dataset is None and parsed.template is None:
+        if not parsed.cases:
+            raise CaseFileError(
+                doc.path,
+                doc.line_of(("cases",)) or 1,
+                "invalid case file: missing required key 'cases' at (top level)"
+                if "cases" not in doc.data
+                else "invalid case file: 'cases' is empty",
+                "add 'cases:' with at least one case (or 'dataset:' and 'template:')",
+            )
+        return
+    if parsed.template is None or parsed.dataset is None:
+        present, absent = ("dataset", "template") if parsed.template is None else ("template", "dataset")
+        raise CaseFileError(
+            doc.path,
+            doc.line_of((present,)),
+            f"invalid case file: '{present}:' without '{absent}:'",
+            "a dataset's rows fill a template: give both 'dataset:' and 'template:'",
+        )
+    allowed = sorted(Case.model_fields)
+    for key in parsed.template:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            line = doc.line_of(("template", key))
+            raise CaseFileError(
+                doc.path,
+                line,
+                f"invalid case file: unknown key {key!r} at template.{key}\n    {line} | {doc.excerpt(line)}",
+                f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}",
+            )
+    file = parsed.dataset.file
+    if posixpath.isabs(file) or Path(file).is_absolute():
+        raise CaseFileError(
+            doc.path,
+            doc.line_of(("dataset", "file")),
+            f"invalid case file: dataset file {file!r} is absolute",
+            "give it relative to the case file, so the suite runs on any machine",
+        )
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a case was written: ``cases[index]`` of the file, or a dataset row filled by the template."""
+
+    doc: LocatedDocument
+    index: int = 0
+    row: Row | None = None
+    dataset: str = ""
+
+    @property
+    def line(self) -> int:
+        """The case file line that reports point at: the case, or the template."""
+        return (self.doc.line_of(("cases", self.index) if self.row is None else ("template",))) or 1
+
+    @property
+    def where(self) -> str:
+        """How a duplicate's message names this case's place."""
+        return f"line {self.line}" if self.row is None else f"{self.dataset}:{self.row.line}"
+
+    def error(self, loc: KeyPath, message: str, fix: str) -> CaseFileError:
+        """A ``CaseFileError`` at ``loc`` inside this case: the case file's line, or the row's and the template's."""
+        if self.row is None:
+            return CaseFileError(self.doc.path, self.doc.line_of(("cases", self.index, *loc)), message, fix)
+        template_line = self.doc.line_of(("template", *loc))
+        return CaseFileError(
+            self.dataset,
+            self.row.line,
+            f"row {self.row.number}: {message}\n  template: {self.doc.path}:{template_line}",
+            fix,
+        )
+
+
+_ArgErrors = Callable[[str, Any], list[str]]
+
+
 def _checks_of(
-    doc: LocatedDocument,
+    error: Callable[[KeyPath, str, str], CaseFileError],
     case_id: str,
     known: list[str],
     specs: list[Any],
-    loc: tuple[Any, ...],
-    arg_errors: Callable[[str, Any], list[str]],
+    loc: KeyPath,
+    arg_errors: _ArgErrors,
 ) -> tuple[tuple[str, Any], ...]:
     """Normalised checks, each name known to the registry and each argument fitting its schema."""
     out = []
@@ -190,22 +305,36 @@ def _checks_of(
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "register it with @harness.check"
-            raise CaseFileError(
-                doc.path,
-                doc.line_of((*loc, position)),
+            raise error(
+                (*loc, position),
                 f"unknown check {name!r} in case {case_id!r}",
                 f"{hint} (known checks: {', '.join(known)})",
             )
         problems = arg_errors(name, arg)
         if problems:
-            raise CaseFileError(
-                doc.path,
-                doc.line_of((*loc, position)),
+            raise error(
+                (*loc, position),
                 f"check {name!r} in case {case_id!r}: bad argument {arg!r}: {'; '.join(problems[:3])}",
                 f"see the argument column of {name!r} in the README's checks table",
             )
         out.append((name, arg))
     return tuple(out)
+
+
+def _cached(arg_errors: _ArgErrors) -> _ArgErrors:
+    """``arg_errors`` remembered per argument: a dataset repeats a template's arguments thousands of times."""
+    cache: dict[tuple[str, str], list[str]] = {}
+
+    def cached(name: str, arg: Any) -> list[str]:
+        try:
+            key = (name, json.dumps(arg, sort_keys=True))
+        except (TypeError, ValueError):
+            return arg_errors(name, arg)
+        if key not in cache:
+            cache[key] = arg_errors(name, arg)
+        return cache[key]
+
+    return cached
 
 
 def _merge_checks(
@@ -225,69 +354,141 @@ def resolve_cases(
     service: str,
     known_checks: Iterable[str],
     check_scope: Callable[[str], str],
-    arg_errors: Callable[[str, Any], list[str]] = lambda name, arg: [],
+    arg_errors: _ArgErrors = lambda name, arg: [],
 ) -> list[ResolvedCase]:
     """Apply defaults, check names, arguments and ids; ``CaseFileError`` on duplicates, unknown checks, bad arguments.
 
-    ``arg_errors(name, arg)`` says why an argument does not fit its check (empty when it does).
+    The file's own cases come first, then one case per row of its dataset. ``arg_errors(name, arg)`` says
+    why an argument does not fit its check (empty when it does).
     """
     known = sorted(known_checks)
-    seen: dict[str, int] = {}
+    arg_errors = _cached(arg_errors)
+    seen: dict[str, _Origin] = {}
     resolved: list[ResolvedCase] = []
-    defaults = parsed.defaults
-    for index, case in enumerate(parsed.cases):
-        line = doc.line_of(("cases", index)) or 1
+    default_checks: tuple[tuple[str, Any], ...] | None = None
+    for case, origin in _cases_of(parsed, doc):
         if case.id in seen:
-            raise CaseFileError(
-                doc.path,
-                doc.line_of(("cases", index, "id")),
-                f"duplicate case id {case.id!r} (first at line {seen[case.id]})",
+            raise origin.error(
+                ("id",),
+                f"duplicate case id {case.id!r} (first at {seen[case.id].where})",
                 "give every case in the file a unique id",
             )
-        seen[case.id] = line
-        if case.input is not None and case.raw_body is not None:
-            raise CaseFileError(doc.path, line, f"case {case.id!r} has both 'input' and 'raw_body'", "keep one of them")
-
-        default_checks = _checks_of(doc, case.id, known, defaults.checks, ("defaults", "checks"), arg_errors)
-        own_checks = _checks_of(doc, case.id, known, case.checks, ("cases", index, "checks"), arg_errors)
-        if len(case.endpoints) < 2:
-            # A file's default pair checks do not apply to a case that calls one endpoint: nothing to pair.
-            default_checks = tuple(c for c in default_checks if check_scope(c[0]) != "pair")
-        case_checks = _merge_checks(default_checks, own_checks)
-        turns: tuple[tuple[dict[str, Any] | None, tuple[tuple[str, Any], ...]], ...]
-        if case.turns:
-            turns = tuple(
-                (
-                    turn.input,
-                    _checks_of(doc, case.id, known, turn.checks, ("cases", index, "turns", t, "checks"), arg_errors),
-                )
-                for t, turn in enumerate(case.turns)
+        seen[case.id] = origin
+        if default_checks is None:
+            # Once per file (named after its first case, as always): defaults do not vary by case.
+            default_checks = _checks_of(
+                lambda loc, message, fix: CaseFileError(doc.path, doc.line_of(loc), message, fix),
+                case.id,
+                known,
+                parsed.defaults.checks,
+                ("defaults", "checks"),
+                arg_errors,
             )
-        else:
-            turns = ((None, ()),)
-        pair_checks = [n for n, _ in case_checks if check_scope(n) == "pair"]
-        if pair_checks and len(case.endpoints) < 2:
-            raise CaseFileError(
-                doc.path,
-                line,
-                f"case {case.id!r} uses pair check(s) {pair_checks} but calls only {case.endpoints}",
-                "pair checks compare QA and prod: call both endpoints or drop them",
-            )
-        parity = _as_parity(case.parity) or _as_parity(defaults.parity) or ParitySpec()
         resolved.append(
-            ResolvedCase(
-                file=doc.path,
-                line=line,
-                service=service,
-                case=case,
-                checks=case_checks,
-                turns=turns,
-                parity=parity,
-                repeat=case.repeat or defaults.repeat or 1,
-                min_pass_rate=_first(case.min_pass_rate, defaults.min_pass_rate, 1.0),
-                timeout_s=case.timeout_s or defaults.timeout_s,
-                marks=tuple(defaults.marks) + tuple(case.marks),
-                headers={**defaults.headers, **case.headers},
-            )
+            _resolve(case, origin, parsed.defaults, default_checks, service, known, check_scope, arg_errors)
         )
     return resolved
+
+
+def _cases_of(parsed: CaseFile, doc: LocatedDocument) -> Iterable[tuple[Case, _Origin]]:
+    """The file's cases, then its dataset's, each with where it was written."""
+    for index, case in enumerate(parsed.cases):
+        yield case, _Origin(doc, index)
+    if parsed.dataset is None or parsed.template is None:
+        return
+    dataset = parsed.dataset
+    display = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path.replace("\\", "/")), dataset.file))
+    base = doc.file.parent if doc.file is not None else Path(doc.path).parent
+    rows = read_rows(base / dataset.file, display, json_cells=dataset.json_cells)
+    template = Template(parsed.template, _TEXT_FIELDS)
+    numbered = ROW_NUMBER in template.columns
+    for row in rows:
+        origin = _Origin(doc, row=row, dataset=display)
+        yield _filled_case(template, dataset, row, origin, numbered), origin
+
+
+def _filled_case(template: Template, dataset: Dataset, row: Row, origin: _Origin, numbered: bool) -> Case:
+    """The template filled from one row, validated as a case."""
+    values = {ROW_NUMBER: row.number, **row.values} if numbered else row.values
+    try:
+        filled = template.fill(values)
+    except MissingColumn as exc:
+        raise origin.error(
+            exc.loc,
+            f"no column {exc.column!r}, which the template uses (columns: {', '.join(map(str, row.values)) or 'none'})",
+            f"add {exc.column!r} to the row, or correct '${{{exc.column}}}' in the template",
+        ) from None
+    filled.setdefault("id", f"row-{row.number}")
+    if dataset.marks_column is not None:
+        marks = row_marks(row.values.get(dataset.marks_column))
+        if marks is None:
+            raise origin.error(
+                ("marks",),
+                f"column {dataset.marks_column!r} holds {row.values[dataset.marks_column]!r}",
+                "give marks as a list, or as comma-separated names",
+            )
+        if marks and isinstance(filled.get("marks", []), list):
+            filled["marks"] = [*filled.get("marks", []), *marks]
+    try:
+        return Case.model_validate(filled)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        loc = tuple(problem["loc"])
+        where = ".".join(map(str, loc)) or "(case)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise origin.error(
+            loc,
+            f"the filled case is invalid: {where}: {problem['msg']} (got {problem['input']!r}){more}",
+            "fix the row's value, or the template",
+        ) from None
+
+
+def _resolve(
+    case: Case,
+    origin: _Origin,
+    defaults: Defaults,
+    default_checks: tuple[tuple[str, Any], ...],
+    service: str,
+    known: list[str],
+    check_scope: Callable[[str], str],
+    arg_errors: _ArgErrors,
+) -> ResolvedCase:
+    """One case with the file's defaults applied."""
+    line = origin.line
+    if case.input is not None and case.raw_body is not None:
+        raise origin.error((), f"case {case.id!r} has both 'input' and 'raw_body'", "keep one of them")
+    own_checks = _checks_of(origin.error, case.id, known, case.checks, ("checks",), arg_errors)
+    if len(case.endpoints) < 2:
+        # A file's default pair checks do not apply to a case that calls one endpoint: nothing to pair.
+        default_checks = tuple(c for c in default_checks if check_scope(c[0]) != "pair")
+    case_checks = _merge_checks(default_checks, own_checks)
+    turns: tuple[tuple[dict[str, Any] | None, tuple[tuple[str, Any], ...]], ...]
+    if case.turns:
+        turns = tuple(
+            (turn.input, _checks_of(origin.error, case.id, known, turn.checks, ("turns", t, "checks"), arg_errors))
+            for t, turn in enumerate(case.turns)
+        )
+    else:
+        turns = ((None, ()),)
+    pair_checks = [n for n, _ in case_checks if check_scope(n) == "pair"]
+    if pair_checks and len(case.endpoints) < 2:
+        raise origin.error(
+            (),
+            f"case {case.id!r} uses pair check(s) {pair_checks} but calls only {case.endpoints}",
+            "pair checks compare QA and prod: call both endpoints or drop them",
+        )
+    parity = _as_parity(case.parity) or _as_parity(defaults.parity) or ParitySpec()
+    return ResolvedCase(
+        file=origin.doc.path,
+        line=line,
+        service=service,
+        case=case,
+        checks=case_checks,
+        turns=turns,
+        parity=parity,
+        repeat=case.repeat or defaults.repeat or 1,
+        min_pass_rate=_first(case.min_pass_rate, defaults.min_pass_rate, 1.0),
+        timeout_s=case.timeout_s or defaults.timeout_s,
+        marks=tuple(defaults.marks) + tuple(case.marks),
+        headers={**defaults.headers, **case.headers},
+    )

@@ -77,6 +77,8 @@ class LocatedDocument:
 
     def __init__(self, path: str, data: Any, lines: dict[KeyPath, int], source: str) -> None:
         self.path = path
+        self.file: pathlib.Path | None = None
+        """The file read, when read from one: files it names (a dataset) are found beside it."""
         self.data = data
         self.lines = lines
         self.source_lines = source.splitlines()
@@ -105,7 +107,9 @@ def read_located(path: pathlib.Path, display: str) -> LocatedDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise CaseFileError(display, None, f"cannot read file: {exc}") from None
-    return load_located(data, display)
+    doc = load_located(data, display)
+    doc.file = path
+    return doc
 
 
 def load_located(source: str | bytes, path: str) -> LocatedDocument:
