@@ -93,6 +93,24 @@ def _percent(raw: str, name: str) -> float:
     return value
 
 
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def _size(raw: str, name: str) -> int:
+    """``32MB``, ``512KB`` or a number of bytes (KB and MB are binary: 1024 and 1024²)."""
+    text = str(raw).strip().upper().replace(" ", "")
+    number = text.rstrip("KMGB")
+    unit = text[len(number) :]
+    fix = f"give a size such as 32MB, 512KB or a number of bytes, e.g. {name} 64MB"
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise HarnessUsageError(f"{name} must be a size, got {raw!r}; {fix}") from None
+    if not math.isfinite(value) or value < 1024:
+        raise HarnessUsageError(f"{name} must be a finite size of at least 1KB, got {raw!r}; {fix}")
+    return int(value)
+
+
 def _target(raw: str, name: str) -> str:
     module, _, function = raw.partition(":")
     if not module or not function:
@@ -166,6 +184,15 @@ OPTIONS: tuple[Option, ...] = (
         shown_default="generated per run in-process",
         ini=False,
         env="HARNESS_CALLBACK_SECRET",
+    ),
+    Option(
+        "harness_max_response_size",
+        "--harness-max-response-size",
+        "SIZE",
+        "Most one delivery may send (a response, a stream, a callback); past it reading stops: `response_too_large`",
+        _size,
+        default=32 * 1024**2,
+        shown_default="`32MB`",
     ),
     Option(
         "harness_report_dir",
@@ -308,6 +335,7 @@ class HarnessSettings:
     save_baseline: str | None = None
     baseline: str | None = None
     latency_tolerance: float = 0.5
+    max_response_bytes: int = 32 * 1024**2
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -331,6 +359,7 @@ _FIELDS = {
     "harness_save_baseline": "save_baseline",
     "harness_baseline": "baseline",
     "harness_latency_tolerance": "latency_tolerance",
+    "harness_max_response_size": "max_response_bytes",
     "harness_case_paths": "case_paths",
     "harness_local_target": "local_target",
 }

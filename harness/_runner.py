@@ -22,6 +22,7 @@ import httpx
 from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
+from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
 from harness._errors import HarnessError, HarnessUsageError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
@@ -77,6 +78,7 @@ def build_request(
     auth: Auth = "default",
     conversation: str | None = None,
     timeout_s: float = 60.0,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> Request:
     """The ``Request`` for ``endpoint`` (``qa`` or ``prod``) of ``spec`` at ``target``.
 
@@ -130,6 +132,7 @@ def build_request(
         content=content,
         timeout_s=timeout_s,
         secrets=tuple(dict.fromkeys(secret_values)),
+        max_bytes=max_bytes,
     )
 
 
@@ -349,8 +352,10 @@ class CaseRunner:
         callback_url: str | None = None,
         check_settings: CheckSettings | None = None,
         run_id: str | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.target = target
+        self.max_response_bytes = max_response_bytes
         self.specs = specs
         self.concurrency = concurrency
         self.timeout_s = timeout_s
@@ -391,7 +396,10 @@ class CaseRunner:
         with self._lock:
             if self._receiver is None:
                 receiver = CallbackReceiver(
-                    host=self._callback_host, public_url=self._callback_url, secret=self.target.callback_secret
+                    host=self._callback_host,
+                    public_url=self._callback_url,
+                    secret=self.target.callback_secret,
+                    max_body_bytes=self.max_response_bytes,
                 )
                 receiver.start()
                 self._receiver = receiver
@@ -577,6 +585,7 @@ class CaseRunner:
             headers=case.headers,
             auth=case.case.auth,
             timeout_s=case.timeout_s or self.timeout_s,
+            max_bytes=self.max_response_bytes,
         )
         return request, case_input
 
@@ -619,6 +628,7 @@ class Conversation:
 # Problems that mean nothing was delivered to judge: checks would only repeat them.
 _NO_OUTPUT = {
     "timeout",
+    "response_too_large",
     "callback_never_arrived",
     "callback_unsigned",
     "callback_bad_signature",

@@ -219,6 +219,7 @@ class HarnessSession:
             repeat=settings.repeat,
             callback_host=settings.callback_host,
             callback_url=settings.callback_url,
+            max_response_bytes=settings.max_response_bytes,
             check_settings=CheckSettings(
                 judge_base_url=judge_url,
                 judge_api_key=settings.judge_api_key or "not-needed",

@@ -10,6 +10,8 @@ import httpx
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec
 
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
 
 @dataclass
 class Request:
@@ -33,6 +35,8 @@ class Request:
     """Wall-clock bound for the whole delivery: request, stream or callback wait."""
     secrets: tuple[str, ...] = ()
     """Values to mask in the transcript and request record."""
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    """Bound on what one response (or stream) may send; past it reading stops: ``response_too_large``."""
 
 
 class DeliveryAdapter(Protocol):

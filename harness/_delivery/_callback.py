@@ -10,20 +10,20 @@ import time
 import httpx
 
 from harness._delivery._base import Request
-from harness._delivery._receiver import CallbackDelivery, CallbackReceiver, CallbackSlot
-from harness._delivery._record import (
-    UNREACHABLE_ERRORS,
+from harness._delivery._exchange import (
+    delivery_errors,
     extract_output,
     is_success,
     new_outcome,
     record_body,
     record_response,
+    send,
     send_options,
     show_lines,
-    unreachable,
 )
+from harness._delivery._receiver import CallbackDelivery, CallbackReceiver, CallbackSlot
 from harness._delivery._signatures import HmacBodySignature, SignatureScheme
-from harness._errors import HarnessUsageError
+from harness._errors import HarnessUsageError, ServiceUnreachable
 from harness._outcome import Outcome, Problem
 from harness._pointer import resolve_pointer, set_pointer
 from harness._redact import redact_headers
@@ -71,32 +71,25 @@ class CallbackAdapter:
             request = _with_url_in_body(request, spec.url_pointer, slot.url)
         outcome = new_outcome(request, self.delivery, extra)
         started = time.perf_counter()
+
+        def no_ack() -> str:
+            return f"no acknowledgement from {request.method} {outcome.request['url']} within {request.timeout_s:g} s"
+
         try:
-            async with asyncio.timeout(request.timeout_s):
-                response = await client.request(request.method, request.url, **send_options(request, extra))
-        except UNREACHABLE_ERRORS as exc:
+            async with delivery_errors(request, outcome, no_ack) as exchange:
+                response, content = await send(
+                    client, request, request.method, request.url, **send_options(request, extra)
+                )
+        except ServiceUnreachable:
             slot.close()
-            raise unreachable(request, exc) from exc
-        except (TimeoutError, httpx.TimeoutException):
-            return self._give_up(
-                outcome,
-                slot,
-                started,
-                Problem(
-                    "timeout",
-                    f"no acknowledgement from {request.method} {outcome.request['url']} within {request.timeout_s:g} s",
-                ),
-            )
-        except httpx.TransportError as exc:
-            return self._give_up(
-                outcome,
-                slot,
-                started,
-                Problem("transport_error", f"{request.method} {outcome.request['url']} failed: {exc!r}"),
-            )
+            raise
+        if not exchange.ok:
+            slot.close()
+            outcome.timings.total_s = time.perf_counter() - started
+            return outcome
         outcome.timings.ack_s = time.perf_counter() - started
         record_response(outcome, response, request, outcome.timings.ack_s)
-        record_body(outcome, response, request)
+        record_body(outcome, content, request)
         if not is_success(response.status_code):
             # Rejected at once (e.g. 422): nothing will call back. The body is the error, for checks.
             slot.close()
@@ -146,14 +139,6 @@ class CallbackAdapter:
                     f"ended ({request.timeout_s:g} s budget)",
                 )
             )
-        return outcome
-
-    def _give_up(self, outcome: Outcome, slot: CallbackSlot, started: float, problem: Problem) -> Outcome:
-        """Close the slot and return the Outcome with one problem."""
-        slot.close()
-        outcome.timings.total_s = time.perf_counter() - started
-        outcome.problems.append(problem)
-        outcome.transcript.append(f"! {problem.message}")
         return outcome
 
 

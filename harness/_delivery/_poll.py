@@ -15,15 +15,15 @@ from typing import Any
 import httpx
 
 from harness._delivery._base import Request
-from harness._delivery._record import (
-    UNREACHABLE_ERRORS,
+from harness._delivery._exchange import (
+    delivery_errors,
     extract_output,
     merged_headers,
     new_outcome,
     record_body,
     record_response,
+    send,
     send_options,
-    unreachable,
 )
 from harness._outcome import Outcome, Problem, is_success
 from harness._pointer import resolve_pointer
@@ -60,26 +60,19 @@ class PollAdapter:
         outcome = new_outcome(request, self.delivery)
         job = _Job()
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(request.timeout_s):
-                await self._run(client, request, outcome, job, started)
-        except UNREACHABLE_ERRORS as exc:
-            raise unreachable(request, exc) from exc
-        except (TimeoutError, httpx.TimeoutException):
+
+        def late() -> str:
             if job.id is None:
-                message = (
+                return (
                     f"no answer to the submit {request.method} {outcome.request['url']} within {request.timeout_s:g} s"
                 )
-            else:
-                message = (
-                    f"job {job.id} did not end within {request.timeout_s:g} s: last status {job.status!r} "
-                    f"after {job.polls} polls"
-                )
-            outcome.problems.append(Problem("timeout", message))
-            outcome.transcript.append(f"! {message}")
-        except httpx.TransportError as exc:
-            outcome.problems.append(Problem("transport_error", f"{request.method} {outcome.request['url']}: {exc!r}"))
-            outcome.transcript.append(f"! {exc!r}")
+            return (
+                f"job {job.id} did not end within {request.timeout_s:g} s: last status {job.status!r} "
+                f"after {job.polls} polls"
+            )
+
+        async with delivery_errors(request, outcome, late):
+            await self._run(client, request, outcome, job, started)
         outcome.timings.total_s = time.perf_counter() - started
         return outcome
 
@@ -88,10 +81,10 @@ class PollAdapter:
     ) -> None:
         spec = request.spec.poll
         assert spec is not None  # the spec model requires it for delivery: poll
-        response = await client.request(request.method, request.url, **send_options(request))
+        response, content = await send(client, request, request.method, request.url, **send_options(request))
         outcome.timings.ack_s = time.perf_counter() - started
         record_response(outcome, response, request, outcome.timings.ack_s)
-        record_body(outcome, response, request)
+        record_body(outcome, content, request)
         if not is_success(response.status_code):
             return  # rejected at once: the body is the error, for the checks
         job_id = resolve_pointer(outcome.body, spec.job_id)
@@ -180,8 +173,10 @@ class PollAdapter:
         # The submit's headers (auth), without its body's Content-Type.
         headers = {k: v for k, v in merged_headers(request).items() if k.lower() != "content-type"}
         sent = time.perf_counter()
-        response = await client.request(about.method, url, params=params, headers=headers, timeout=request.timeout_s)
+        response, content = await send(
+            client, request, about.method, url, params=params, headers=headers, timeout=request.timeout_s
+        )
         outcome.transcript.append(f"> {about.method} {redact_text(str(response.request.url), request.secrets)}")
         record_response(outcome, response, request, time.perf_counter() - sent)
-        record_body(outcome, response, request)
+        record_body(outcome, content, request)
         return response

@@ -21,7 +21,6 @@ harness needs and a browser would not:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -31,13 +30,15 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from harness._delivery._base import Request
-from harness._delivery._record import (
-    UNREACHABLE_ERRORS,
+from harness._delivery._exchange import (
+    closing,
+    delivery_errors,
     new_outcome,
+    read_body,
     record_body,
     record_response,
     send_options,
-    unreachable,
+    too_large,
 )
 from harness._outcome import Outcome, Problem, is_success
 from harness._pointer import resolve_pointer
@@ -131,20 +132,10 @@ class SseAdapter:
         outcome = new_outcome(request, self.delivery, _SSE_HEADERS)
         stream = _Stream()
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(request.timeout_s):
-                await self._read(client, request, outcome, stream, started)
-        except UNREACHABLE_ERRORS as exc:
-            raise unreachable(request, exc) from exc
-        except (TimeoutError, httpx.TimeoutException):
-            outcome.problems.append(Problem("timeout", _timeout_message(request, outcome, stream)))
-            outcome.transcript.append(f"! deadline of {request.timeout_s:g} s reached")
-        except httpx.TransportError as exc:
-            kind = "stream_interrupted" if outcome.status is not None else "transport_error"
-            outcome.problems.append(
-                Problem(kind, f"{request.method} {outcome.request['url']}: connection broke: {exc!r}")
-            )
-            outcome.transcript.append(f"! {exc!r}")
+        async with delivery_errors(
+            request, outcome, lambda: _timeout_message(request, outcome, stream), broken="stream_interrupted"
+        ):
+            await self._read(client, request, outcome, stream, started)
         outcome.timings.total_s = time.perf_counter() - started
         if stream.reading_body:
             outcome.text = "".join(stream.deltas)
@@ -165,8 +156,7 @@ class SseAdapter:
             record_response(outcome, response, request, time.perf_counter() - started)
             media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
             if not is_success(response.status_code) or media_type != "text/event-stream":
-                await response.aread()
-                record_body(outcome, response, request)
+                record_body(outcome, await read_body(response, request), request)
                 if is_success(response.status_code):
                     outcome.problems.append(
                         Problem(
@@ -189,15 +179,23 @@ class SseAdapter:
         self, response: httpx.Response, request: Request, outcome: Outcome, stream: _Stream, started: float
     ) -> None:
         """Apply each event to the Outcome until the stream's declared end or the end of the body."""
-        async for line in response.aiter_lines():
-            outcome.transcript.append(f"< {redact_text(line, request.secrets)}".rstrip())
-            event = stream.decoder.feed(line)
-            if event is None:
-                continue
-            stream.events += 1
-            if _apply(event, request, outcome, stream, started):
-                # Anything after the end is not part of the reply; stop reading.
-                return
+        size = 0
+        async with closing(response.aiter_lines()) as lines:
+            async for line in lines:
+                size += len(line) + 1
+                if size > request.max_bytes:
+                    raise too_large(request, size)
+                if self._on_line(line, request, outcome, stream, started):
+                    return  # anything after the end is not part of the reply
+
+    def _on_line(self, line: str, request: Request, outcome: Outcome, stream: _Stream, started: float) -> bool:
+        """One line of the body into the transcript and the event decoder; True once the stream has ended."""
+        outcome.transcript.append(f"< {redact_text(line, request.secrets)}".rstrip())
+        event = stream.decoder.feed(line)
+        if event is None:
+            return False
+        stream.events += 1
+        return _apply(event, request, outcome, stream, started)
 
 
 def _apply(event: _Event, request: Request, outcome: Outcome, stream: _Stream, started: float) -> bool:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import httpx
 
 from harness._delivery._base import Request
-from harness._delivery._record import (
-    UNREACHABLE_ERRORS,
+from harness._delivery._exchange import (
+    delivery_errors,
     extract_output,
     new_outcome,
     record_body,
     record_response,
+    send,
     send_options,
-    unreachable,
 )
-from harness._outcome import Outcome, Problem, is_success
+from harness._outcome import Outcome, is_success
 
 
 class SyncAdapter:
@@ -34,31 +33,17 @@ class SyncAdapter:
         """Send ``request`` and return what came back."""
         outcome = new_outcome(request, self.delivery)
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(request.timeout_s):
-                response = await client.request(request.method, request.url, **send_options(request))
-        except UNREACHABLE_ERRORS as exc:
-            raise unreachable(request, exc) from exc
-        except (TimeoutError, httpx.TimeoutException):
-            outcome.timings.total_s = time.perf_counter() - started
-            outcome.problems.append(
-                Problem(
-                    "timeout",
-                    f"no response from {request.method} {outcome.request['url']} within {request.timeout_s:g} s",
-                )
-            )
-            outcome.transcript.append(f"! no response within {request.timeout_s:g} s")
-            return outcome
-        except httpx.TransportError as exc:
-            outcome.timings.total_s = time.perf_counter() - started
-            outcome.problems.append(
-                Problem("transport_error", f"{request.method} {outcome.request['url']} failed: {exc!r}")
-            )
-            outcome.transcript.append(f"! {exc!r}")
-            return outcome
+
+        def late() -> str:
+            return f"no response from {request.method} {outcome.request['url']} within {request.timeout_s:g} s"
+
+        async with delivery_errors(request, outcome, late) as exchange:
+            response, content = await send(client, request, request.method, request.url, **send_options(request))
         outcome.timings.total_s = time.perf_counter() - started
+        if not exchange.ok:
+            return outcome
         record_response(outcome, response, request, outcome.timings.total_s)
-        record_body(outcome, response, request)
+        record_body(outcome, content, request)
         if is_success(response.status_code):
             extract_output(outcome, request.spec.output)
         return outcome

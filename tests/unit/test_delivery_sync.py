@@ -150,7 +150,7 @@ def test_get_adapter_picks_by_delivery_mode() -> None:
 
 
 def test_request_headers_win_over_adapter_headers_and_omitted_ones_are_dropped() -> None:
-    from harness._delivery._record import merged_headers
+    from harness._delivery._exchange import merged_headers
 
     request = Request(
         endpoint="prod",

@@ -1,17 +1,21 @@
-"""What every adapter does the same way: send options, the request record, transcripts, output pointers."""
+"""What every adapter does the same way: send and read within bounds, turn transport failures into one
+error or a named problem, record the request and the response, fill the output from pointers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 
 from harness._delivery._base import Request
 from harness._errors import ServiceUnreachable
-from harness._outcome import Outcome
+from harness._outcome import Outcome, Problem
 from harness._outcome import is_success as is_success  # the adapters import it from here
 from harness._pointer import resolve_pointer
 from harness._redact import redact, redact_headers, redact_text
@@ -30,6 +34,99 @@ UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectTimeout,
     httpx.UnsupportedProtocol,
 )
+
+
+T = TypeVar("T")
+
+
+class ResponseTooLarge(Exception):
+    """A response (or stream) outgrew ``Request.max_bytes``; reading stopped there."""
+
+
+@dataclass
+class Exchange:
+    """What :func:`delivery_errors` made of the block it guarded: ``ok`` unless a problem ended it."""
+
+    ok: bool = True
+
+
+@contextlib.asynccontextmanager
+async def delivery_errors(
+    request: Request,
+    outcome: Outcome,
+    timeout_message: Callable[[], str],
+    *,
+    broken: str = "transport_error",
+) -> AsyncIterator[Exchange]:
+    """The one place where a delivery's transport failures become an error or a named problem.
+
+    The block runs under the request's wall-clock deadline. Nothing answered (refused, DNS, a connection
+    that broke before any response, e.g. a service stopped mid-run): ``ServiceUnreachable``, one error per
+    item that says what to check. The deadline: a ``timeout`` problem. A connection that broke after a
+    response began: a ``broken`` problem. A response past ``request.max_bytes``: ``response_too_large``.
+    Problems end the block with ``Exchange.ok`` False; the adapter returns what it has.
+    """
+    exchange = Exchange()
+    try:
+        async with asyncio.timeout(request.timeout_s):
+            yield exchange
+    except UNREACHABLE_ERRORS as exc:
+        raise unreachable(request, exc) from None
+    except (TimeoutError, httpx.TimeoutException):
+        exchange.ok = False
+        message = timeout_message()
+        outcome.problems.append(Problem("timeout", message))
+        outcome.transcript.append(f"! {message}")
+    except ResponseTooLarge as exc:
+        exchange.ok = False
+        outcome.problems.append(Problem("response_too_large", str(exc)))
+        outcome.transcript.append(f"! {exc}")
+    except httpx.TransportError as exc:
+        if outcome.status is None:
+            raise unreachable(request, exc, before_response=True) from None
+        exchange.ok = False
+        message = f"{request.method} {outcome.request['url']}: connection broke: {exc!r}"
+        outcome.problems.append(Problem(broken, message))
+        outcome.transcript.append(f"! {exc!r}")
+
+
+async def send(
+    client: httpx.AsyncClient, request: Request, method: str, url: str, **options: Any
+) -> tuple[httpx.Response, bytes]:
+    """Send one request and read its body, at most ``request.max_bytes`` (past it: ``ResponseTooLarge``)."""
+    async with client.stream(method, url, **options) as response:
+        return response, await read_body(response, request)
+
+
+async def read_body(response: httpx.Response, request: Request) -> bytes:
+    """The response body, read in chunks and never more than ``request.max_bytes`` of it."""
+    body = bytearray()
+    async with closing(response.aiter_bytes()) as chunks:
+        async for chunk in chunks:
+            body += chunk
+            if len(body) > request.max_bytes:
+                raise too_large(request, len(body))
+    return bytes(body)
+
+
+@contextlib.asynccontextmanager
+async def closing(iterator: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """``iterator``, closed on leaving the block: a stream left early is finalised here, on this loop,
+    not by a garbage collection later (where it would surface against an unrelated test)."""
+    try:
+        yield iterator
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def too_large(request: Request, size: int) -> ResponseTooLarge:
+    """The error for a delivery past ``request.max_bytes``, naming the limit and how to raise it."""
+    return ResponseTooLarge(
+        f"the response passed {request.max_bytes:,} bytes ({size:,} read); reading stopped there. "
+        "Raise --harness-max-response-size if the service really sends that much"
+    )
 
 
 def merged_headers(request: Request, extra_headers: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -80,10 +177,15 @@ def send_options(request: Request, extra_headers: Mapping[str, str] | None = Non
     return options
 
 
-def unreachable(request: Request, exc: Exception) -> ServiceUnreachable:
-    """The ServiceUnreachable error for a request that could not connect, naming the URL and the fix."""
+def unreachable(request: Request, exc: Exception, *, before_response: bool = False) -> ServiceUnreachable:
+    """The ServiceUnreachable error for a request nothing answered, naming the URL and the fix."""
     url = redact_text(request.url, request.secrets)
     reason = str(exc) or type(exc).__name__
+    if before_response:
+        return ServiceUnreachable(
+            f"{request.endpoint}: {request.method} {url}: the connection broke before any response ({reason}). "
+            "Did the service stop or restart? Check it, and --base-url."
+        )
     return ServiceUnreachable(
         f"{request.endpoint}: cannot reach {request.method} {url} ({reason}). Is the service running? Check --base-url."
     )
@@ -97,9 +199,9 @@ def record_response(outcome: Outcome, response: httpx.Response, request: Request
     outcome.transcript.extend(f"< {name}: {value}" for name, value in outcome.headers.items())
 
 
-def record_body(outcome: Outcome, response: httpx.Response, request: Request) -> None:
+def record_body(outcome: Outcome, content: bytes, request: Request) -> None:
     """The response body (JSON when it parses, text otherwise) on the Outcome and in the transcript."""
-    outcome.body = decode_body(response.content)
+    outcome.body = decode_body(content)
     outcome.transcript.append("<")
     shown = _show(redact(outcome.body, request.secrets))
     outcome.transcript.extend(f"< {line}" for line in shown.splitlines() or [""])
