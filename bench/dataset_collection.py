@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import harness
 from harness._case import parse_case_file, resolve_cases
 
 SPEC = """\
@@ -72,14 +71,7 @@ def write_dataset(folder: Path, n: int) -> Path:
 def engine_seconds(path: Path) -> float:
     start = time.perf_counter()
     parsed, doc = parse_case_file(path, path.name)
-    resolve_cases(
-        parsed,
-        doc,
-        "studycompanion",
-        harness.check_names(),
-        lambda name: harness.get_check(name).scope,
-        lambda name, arg: harness.get_check(name).arg_errors(arg),
-    )
+    resolve_cases(parsed, doc, "studycompanion")
     return time.perf_counter() - start
 
 

@@ -352,15 +352,22 @@ def resolve_cases(
     parsed: CaseFile,
     doc: LocatedDocument,
     service: str,
-    known_checks: Iterable[str],
-    check_scope: Callable[[str], str],
-    arg_errors: _ArgErrors = lambda name, arg: [],
+    known_checks: Iterable[str] | None = None,
+    check_scope: Callable[[str], str] | None = None,
+    arg_errors: _ArgErrors | None = None,
 ) -> list[ResolvedCase]:
     """Apply defaults, check names, arguments and ids; ``CaseFileError`` on duplicates, unknown checks, bad arguments.
 
-    The file's own cases come first, then one case per row of its dataset. ``arg_errors(name, arg)`` says
-    why an argument does not fit its check (empty when it does).
+    The file's own cases come first, then one case per row of its dataset. Checks are looked up in the
+    check registry unless ``known_checks``, ``check_scope(name)`` and ``arg_errors(name, arg)`` (why an
+    argument does not fit its check; empty when it does) say otherwise.
     """
+    if known_checks is None or check_scope is None or arg_errors is None:
+        from harness._checks import check_names, get_check  # lazy: the registry loads the built-in checks
+
+        known_checks = check_names() if known_checks is None else known_checks
+        check_scope = check_scope or (lambda name: get_check(name).scope)
+        arg_errors = arg_errors or (lambda name, arg: get_check(name).arg_errors(arg))
     known = sorted(known_checks)
     arg_errors = _cached(arg_errors)
     seen: dict[str, _Origin] = {}

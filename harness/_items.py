@@ -47,19 +47,11 @@ class CaseFile(_HarnessCollector):
     def collect(self) -> Iterator[pytest.Collector]:
         # Lazy: pydantic, YAML and the check registry load with the first case file, not with the plugin.
         from harness._case import parse_case_file, resolve_cases
-        from harness._checks import check_names, get_check
 
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.display(self.path))
         spec = session.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
-        cases = resolve_cases(
-            parsed,
-            doc,
-            spec.service,
-            check_names(),
-            lambda name: get_check(name).scope,
-            lambda name, arg: get_check(name).arg_errors(arg),
-        )
+        cases = resolve_cases(parsed, doc, spec.service)
         del parsed, doc  # the resolved cases hold all a run needs; the located document can go
         marks = _MarkCache()
         for case in cases:

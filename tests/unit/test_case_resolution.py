@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-import harness
 from harness._case import ResolvedCase, parse_case_file, resolve_cases
 from harness._errors import CaseFileError
 
@@ -17,14 +16,7 @@ def resolve(tmp_path: Path, text: str) -> list[ResolvedCase]:
     path = tmp_path / "cases.yaml"
     path.write_text(text, encoding="utf-8")
     parsed, doc = parse_case_file(path, "cases.yaml")
-    return resolve_cases(
-        parsed,
-        doc,
-        "svc",
-        harness.check_names(),
-        lambda name: harness.get_check(name).scope,
-        lambda name, arg: harness.get_check(name).arg_errors(arg),
-    )
+    return resolve_cases(parsed, doc, "svc")
 
 
 def error(tmp_path: Path, text: str) -> str:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import harness
 from harness._case import ResolvedCase, parse_case_file, resolve_cases
 from harness._dataset import MissingColumn, Template, read_rows
 from harness._errors import CaseFileError
@@ -35,14 +34,7 @@ def resolve(folder: Path, case_file: str, rows: str, name: str = "rows.jsonl") -
     path = folder / "cases.yaml"
     path.write_text(case_file.format(file=name), encoding="utf-8")
     parsed, doc = parse_case_file(path, "cases/cases.yaml")
-    return resolve_cases(
-        parsed,
-        doc,
-        "svc",
-        harness.check_names(),
-        lambda check: harness.get_check(check).scope,
-        lambda check, arg: harness.get_check(check).arg_errors(arg),
-    )
+    return resolve_cases(parsed, doc, "svc")
 
 
 def error(folder: Path, case_file: str, rows: str, name: str = "rows.jsonl") -> str:
