@@ -9,17 +9,20 @@ worker starts nothing a case item would not: a test never gets a stack of its ow
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from harness._api import Deliverer
 from harness._errors import HarnessError
 from harness._items import session_key
-from harness._outcome import Outcome
-from harness._runner import Target
-from harness._session import HarnessSession
-from harness._spec import ServiceSpec
+
+if TYPE_CHECKING:
+    # Only for annotations: this module loads with the plugin in every pytest run, the engine when a test asks.
+    from harness._api import Deliverer
+    from harness._outcome import Outcome
+    from harness._runner import Target
+    from harness._session import HarnessSession
+    from harness._spec import ServiceSpec
 
 FAULTS_MARKER = "reference_faults"
 T = TypeVar("T")
@@ -77,6 +80,8 @@ def harness_deliver(request: pytest.FixtureRequest) -> Deliverer:
     files. Each delivery is reported like a case item's (``pytest_harness_record``: allure steps and
     attachments).
     """
+    from harness._api import Deliverer
+
     session: HarnessSession = request.config.stash[session_key]
     node = request.node
     faults = _marked_faults(node)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -62,3 +63,21 @@ def test_importing_the_check_registry_leaves_the_grader_and_validators_out() -> 
 @pytest.mark.parametrize("name", [n for n in harness.check_names() if harness.get_check(n).arg_schema is not None])
 def test_builtin_argument_schemas_are_valid(name: str) -> None:
     jsonschema.Draft202012Validator.check_schema(harness.get_check(name).arg_schema)
+
+
+def test_a_pytest_run_of_an_unrelated_test_loads_nothing_heavy_with_the_plugin(tmp_path: Path) -> None:
+    # The plugin as pytest loads it (its pytest_plugins, hooks and configure included), not just its import:
+    # heavy modules loaded with the plugin and not without it are its cost to every unrelated run.
+    (tmp_path / "test_unrelated.py").write_text(
+        "import json, sys\n\ndef test_x():\n    (__import__('pathlib').Path('modules.json')"
+        ".write_text(json.dumps(sorted(sys.modules))))\n",
+        encoding="utf-8",
+    )
+
+    def loaded(*options: str) -> set[str]:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "test_unrelated.py"]
+        subprocess.run(command, cwd=tmp_path, capture_output=True, check=True, timeout=120)
+        return set(json.loads((tmp_path / "modules.json").read_text(encoding="utf-8")))
+
+    added = loaded() - loaded("-p", "no:harness")
+    assert sorted(name for name in HEAVY if name in added) == []
