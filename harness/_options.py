@@ -222,6 +222,15 @@ OPTIONS: tuple[Option, ...] = (
         env="HARNESS_EMBEDDINGS_MODEL",
     ),
     Option(
+        "harness_seed",
+        "--harness-seed",
+        "N",
+        "Seed of the generated negative cases (same seed, same requests); printed in the report header",
+        _number(int, 0, "give a non-negative integer, e.g. --harness-seed 1"),
+        default=1,
+        shown_default="`1`",
+    ),
+    Option(
         "harness_save_baseline",
         "--harness-save-baseline",
         "PATH",
@@ -330,6 +339,7 @@ class HarnessSettings:
     save_baseline: str | None = None
     baseline: str | None = None
     latency_tolerance: float = 0.5
+    seed: int = 1
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -356,6 +366,7 @@ _FIELDS = {
     "harness_save_baseline": "save_baseline",
     "harness_baseline": "baseline",
     "harness_latency_tolerance": "latency_tolerance",
+    "harness_seed": "seed",
     "harness_case_paths": "case_paths",
     "harness_local_target": "local_target",
 }

@@ -60,6 +60,19 @@ class ConversationSpec(StrictModel):
     id_field: str = "conversation_id"
 
 
+class NegativeSpec(StrictModel):
+    """Generated negative cases: invalid requests drawn from the request schema, sent to QA and prod."""
+
+    source: str = Field(
+        alias="schema",
+        description="openapi: the request body schema in the OpenAPI document the target serves (read at run "
+        "time); else a JSON Schema file of the request body, relative to this spec.",
+    )
+    count: int = Field(20, ge=1, le=1000, description="How many negative cases (ids negative-0, negative-1, ...).")
+    endpoint: Literal["qa", "prod"] = Field("qa", description="openapi: whose path's request body schema to use.")
+    openapi_path: str = Field("/openapi.json", description="openapi: where the target serves its OpenAPI document.")
+
+
 class ServiceSpec(StrictModel):
     """A service with a production endpoint and a synchronous QA endpoint."""
 
@@ -68,6 +81,7 @@ class ServiceSpec(StrictModel):
     qa: EndpointSpec
     prod: EndpointSpec
     conversation: ConversationSpec | None = None
+    negative: NegativeSpec | None = Field(None, description="Generate negative cases from the request schema.")
 
     def endpoint(self, name: str) -> EndpointSpec:
         """The ``qa`` or ``prod`` endpoint."""
@@ -92,5 +106,6 @@ def parse_service_spec(path: Path, display: str) -> ServiceSpec:
                 "callback": CallbackSpec,
                 "sse": SseSpec,
                 "conversation": ConversationSpec,
+                "negative": NegativeSpec,
             },
         ) from None
