@@ -17,7 +17,7 @@ from harness._errors import CaseFileError
 from harness._validation import StrictModel, validation_error
 from harness._yaml import KeyPath, LocatedDocument, read_located
 
-ParityLevel = Literal["exact", "normalized", "structural", "semantic", "none"]
+ParityLevel = Literal["exact", "normalized", "structural", "semantic", "lexical", "none"]
 PARITY_LEVELS: tuple[str, ...] = get_args(ParityLevel)
 EndpointName = Literal["qa", "prod"]
 CheckSpec = Annotated[
@@ -29,8 +29,10 @@ CheckSpec = Annotated[
 class ParitySpec(StrictModel):
     """How QA and prod outputs must agree."""
 
-    level: ParityLevel = Field("structural", description="exact, normalized, structural, semantic or none.")
-    threshold: float = Field(0.8, ge=0, le=1, description="semantic: minimum similarity.")
+    level: ParityLevel = Field(
+        "structural", description="exact, normalized, structural, semantic (embeddings), lexical or none."
+    )
+    threshold: float = Field(0.8, ge=0, le=1, description="semantic and lexical: minimum similarity.")
     ignore: list[str] = Field(default_factory=list, description="JSON paths the body comparison ignores.")
     noise_samples: int = Field(
         0,

@@ -73,10 +73,10 @@ class _MarkCache(dict[tuple[str, str | None], pytest.MarkDecorator]):
 class CaseNode(pytest.Collector):
     """One case: its QA, prod and parity items."""
 
-    def __init__(self, *, case: ResolvedCase, marks: _MarkCache, **kwargs: Any) -> None:
+    def __init__(self, *, case: ResolvedCase, marks: _MarkCache | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
-        self.marks = marks
+        self.marks = marks = marks if marks is not None else _MarkCache()
         for mark in case.marks:
             if isinstance(mark, str):
                 self.add_marker(marks[mark, None])

@@ -230,6 +230,34 @@ OPTIONS: tuple[Option, ...] = (
         env="HARNESS_JUDGE_MODEL",
     ),
     Option(
+        "harness_embeddings_url",
+        "--harness-embeddings-url",
+        "URL",
+        "OpenAI-compatible `/v1/embeddings` server for `semantic` parity (key in env `HARNESS_EMBEDDINGS_API_KEY`); "
+        "with `--base-url` and no embedder, `semantic` is lexical",
+        _http_url("https://api.openai.com/v1"),
+        shown_default="the embedded model in-process",
+        env="HARNESS_EMBEDDINGS_URL",
+    ),
+    Option(
+        "harness_embeddings_model",
+        "--harness-embeddings-model",
+        "NAME",
+        "Embedding model for `semantic` parity",
+        _text,
+        shown_default="`reference-embedding`",
+        env="HARNESS_EMBEDDINGS_MODEL",
+    ),
+    Option(
+        "harness_seed",
+        "--harness-seed",
+        "N",
+        "Seed of the generated negative cases (same seed, same requests); printed in the report header",
+        _number(int, 0, "give a non-negative integer, e.g. --harness-seed 1"),
+        default=1,
+        shown_default="`1`",
+    ),
+    Option(
         "harness_save_baseline",
         "--harness-save-baseline",
         "PATH",
@@ -332,16 +360,21 @@ class HarnessSettings:
     judge_url: str | None = None
     judge_model: str | None = None
     judge_api_key: str | None = None
+    embeddings_url: str | None = None
+    embeddings_model: str | None = None
+    embeddings_api_key: str | None = None
     save_baseline: str | None = None
     baseline: str | None = None
     latency_tolerance: float = 0.5
     max_response_bytes: int = 32 * 1024**2
+    seed: int = 1
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values masked in every file and line the harness writes (a password in --base-url too)."""
         password = urlsplit(self.base_url).password if self.base_url else None
-        return tuple(s for s in (self.qa_token, self.callback_secret, self.judge_api_key, password) if s)
+        known = (self.qa_token, self.callback_secret, self.judge_api_key, self.embeddings_api_key, password)
+        return tuple(s for s in known if s)
 
 
 # Option dest -> settings field, where the names differ.
@@ -356,10 +389,13 @@ _FIELDS = {
     "harness_report_dir": "report_dir",
     "harness_judge_url": "judge_url",
     "harness_judge_model": "judge_model",
+    "harness_embeddings_url": "embeddings_url",
+    "harness_embeddings_model": "embeddings_model",
     "harness_save_baseline": "save_baseline",
     "harness_baseline": "baseline",
     "harness_latency_tolerance": "latency_tolerance",
     "harness_max_response_size": "max_response_bytes",
+    "harness_seed": "seed",
     "harness_case_paths": "case_paths",
     "harness_local_target": "local_target",
 }
@@ -389,6 +425,7 @@ def resolve_settings(get_option: Callable[[str], Any], get_ini: Callable[[str], 
             value = option.parse(str(raw), option.display)
         values[_FIELDS.get(option.dest, option.dest)] = value
     values["judge_api_key"] = os.environ.get("HARNESS_JUDGE_API_KEY") or None
+    values["embeddings_api_key"] = os.environ.get("HARNESS_EMBEDDINGS_API_KEY") or None
     settings = HarnessSettings(**values)
     if settings.base_url and (settings.reference_faults or settings.reference_model_latency_ms):
         raise HarnessUsageError(

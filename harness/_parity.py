@@ -9,7 +9,10 @@ Levels, strictest first:
   choice labels and answer keys per question; sources are the same set; the JSON bodies have the same types at
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
-- ``semantic``: lexical similarity (``harness._similarity``) at or above a threshold.
+- ``semantic``: similarity of meaning at or above a threshold: the cosine of embeddings from the run's embedder
+  (``harness._embeddings``), passed in as ``similarity``; without one, the lexical similarity, and the
+  summary says so.
+- ``lexical``: word+bigram cosine similarity (``harness._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
 Whatever the level (except ``none``), when either side answered non-2xx the two are compared as errors: same
@@ -35,7 +38,7 @@ from harness._checks._http import classify_error_body
 from harness._errors import HarnessError
 from harness._outcome import Outcome
 from harness._render import clip, excerpt, first_difference
-from harness._similarity import text_similarity
+from harness._similarity import LEXICAL, TextSimilarity
 
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40
@@ -58,6 +61,8 @@ class ParityReport:
     threshold: float | None = None
     noise: dict[str, float] | None = None
     """Noise-aware mode: ``qa_self``, ``prod_self``, ``cross``."""
+    judge: str | None = None
+    """Which similarity judged (``semantic``, ``lexical``, noise-aware): e.g. ``embeddings: <model>``."""
 
 
 def compare(
@@ -67,10 +72,12 @@ def compare(
     *,
     threshold: float = 0.8,
     ignore_paths: Sequence[str] = (),
+    similarity: TextSimilarity | None = None,
 ) -> ParityReport:
     """Compare the QA and prod outcomes of one case at ``level``.
 
-    ``threshold`` applies to ``semantic``. ``ignore_paths`` name body values to leave out of the JSON
+    ``threshold`` applies to ``semantic`` and ``lexical``; ``similarity`` judges ``semantic`` (the run's
+    embeddings; None: lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
     comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
     (``root['callback-id']``) or bare top-level keys (``callback-id``).
     """
@@ -131,14 +138,17 @@ def compare(
         more = f" (+{len(problems) - _SUMMARY_ITEMS} more)" if len(problems) > _SUMMARY_ITEMS else ""
         return report(False, "structure differs: " + "; ".join(shown) + more)
 
-    similarity = text_similarity(_comparable_text(qa), _comparable_text(prod))
-    passed = similarity >= threshold
+    judge = similarity if level == "semantic" and similarity is not None else LEXICAL
+    score = judge(comparable_text(qa), comparable_text(prod))
+    passed = score >= threshold
     relation = ">=" if passed else "<"
+    fallback = "; no embedder configured" if level == "semantic" and similarity is None else ""
     return report(
         passed,
-        f"similarity {similarity:.2f} {relation} threshold {threshold:.2f} (word+bigram cosine)",
-        similarity=similarity,
+        f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})",
+        similarity=score,
         threshold=threshold,
+        judge=judge.name + fallback,
     )
 
 
@@ -147,8 +157,11 @@ def compare_with_noise(
     prod_samples: Sequence[Outcome],
     *,
     margin: float = 0.05,
+    similarity: TextSimilarity | None = None,
 ) -> ParityReport:
     """Noise-aware semantic parity (Diffy's idea) over repeated samples of each endpoint.
+
+    ``similarity`` measures every pair (the run's embeddings; None: lexical).
 
     ``qa_self`` / ``prod_self`` are the lowest pairwise similarity of each endpoint with itself, ``cross``
     the mean similarity of every QA sample with every prod sample. The pair passes when
@@ -171,11 +184,12 @@ def compare_with_noise(
         return ParityReport(
             "noise", passed, summary, render_text_diff(qa.text, prod.text), render_json_diff(qa.body, prod.body, [])
         )
-    qa_texts = [_comparable_text(o) for o in qa_samples]
-    prod_texts = [_comparable_text(o) for o in prod_samples]
-    qa_self = _min_pairwise(qa_texts)
-    prod_self = _min_pairwise(prod_texts)
-    cross = statistics.fmean(text_similarity(a, b) for a in qa_texts for b in prod_texts)
+    judge = similarity or LEXICAL
+    qa_texts = [comparable_text(o) for o in qa_samples]
+    prod_texts = [comparable_text(o) for o in prod_samples]
+    qa_self = _min_pairwise(qa_texts, judge)
+    prod_self = _min_pairwise(prod_texts, judge)
+    cross = statistics.fmean(judge(a, b) for a in qa_texts for b in prod_texts)
     floor = min(qa_self, prod_self) - margin
     passed = cross >= floor
     note = (
@@ -184,7 +198,7 @@ def compare_with_noise(
     summary = (
         f"cross similarity {cross:.2f} {'>=' if passed else '<'} noise floor {floor:.2f} "
         f"(qa vs itself {qa_self:.2f}, prod vs itself {prod_self:.2f}, margin {margin:.2f}; "
-        f"{len(qa_texts)} qa and {len(prod_texts)} prod samples){note}"
+        f"{len(qa_texts)} qa and {len(prod_texts)} prod samples; {judge.name}){note}"
     )
     return ParityReport(
         "noise",
@@ -195,6 +209,7 @@ def compare_with_noise(
         similarity=cross,
         threshold=floor,
         noise={"qa_self": qa_self, "prod_self": prod_self, "cross": cross},
+        judge=judge.name,
     )
 
 
@@ -335,15 +350,16 @@ def _snippet(text: str, at: int) -> str:
     return excerpt(text, at, width=25, before=10, ellipses=False, empty="«» (ends here)")
 
 
-def _comparable_text(outcome: Outcome) -> str:
+def comparable_text(outcome: Outcome) -> str:
+    """What similarity levels compare: the text, else the body as canonical JSON."""
     if outcome.text is not None:
         return outcome.text
     return json.dumps(outcome.body, sort_keys=True, ensure_ascii=False) if outcome.body is not None else ""
 
 
-def _min_pairwise(texts: Sequence[str]) -> float:
+def _min_pairwise(texts: Sequence[str], judge: TextSimilarity) -> float:
     pairs = list(itertools.combinations(texts, 2))
-    return min((text_similarity(a, b) for a, b in pairs), default=1.0)
+    return min((judge(a, b) for a, b in pairs), default=1.0)
 
 
 def _structural_differences(qa: Outcome, prod: Outcome, excluded: Sequence[re.Pattern[str]]) -> list[str]:

@@ -23,6 +23,7 @@ from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
 from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
+from harness._embeddings import EmbeddingError, parity_similarity
 from harness._errors import HarnessError, HarnessUsageError
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
@@ -529,13 +530,23 @@ class CaseRunner:
                 return parity
         for index, (_, turn_checks) in enumerate(case.turns):
             qa_out, prod_out = qa.turns[index].outcome, prod.turns[index].outcome
+            noise_aware = case.parity.noise_samples >= 2
+            samples = [run.turns[index].outcome for run in (*qa_runs, *prod_runs) if len(run.turns) > index]
+            unjudged: ParityReport | None = None
+            try:  # semantic parity's embeddings: network calls, on this loop, bounded by the embedder's timeout
+                similarity = await parity_similarity(self.check_settings, case.parity.level, noise_aware, samples)
+            except EmbeddingError as exc:
+                similarity, unjudged = None, ParityReport(case.parity.level, False, f"parity not judged: {exc}")
             # Diffing two long texts is CPU work: off the loop that carries every case's deliveries.
-            if case.parity.noise_samples >= 2:
+            if unjudged is not None:
+                report = unjudged
+            elif noise_aware:
                 report = await asyncio.to_thread(
                     compare_with_noise,
                     [run.turns[index].outcome for run in qa_runs if len(run.turns) > index],
                     [run.turns[index].outcome for run in prod_runs if len(run.turns) > index],
                     margin=case.parity.margin,
+                    similarity=similarity,
                 )
             else:
                 report = await asyncio.to_thread(
@@ -545,6 +556,7 @@ class CaseRunner:
                     prod_out,
                     threshold=case.parity.threshold,
                     ignore_paths=case.parity.ignore,
+                    similarity=similarity,
                 )
             parity.reports.append(report)
             for name, arg in case.checks + turn_checks:

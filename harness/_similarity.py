@@ -1,9 +1,10 @@
-"""Lexical text similarity for semantic parity.
+"""Text similarity for ``lexical`` and ``semantic`` parity.
 
-No embedding model is available offline, so "semantic" here is lexical: the cosine of word unigram +
-bigram term-frequency vectors after Unicode NFKC and case folding. It rewards shared content words and
-phrasing, tolerates reordering and small rewordings, and drops sharply when content is missing; it does not
-know synonyms. Scores are in [0, 1].
+``text_similarity`` is lexical: the cosine of word unigram + bigram term-frequency vectors after Unicode
+NFKC and case folding. It rewards shared content words and phrasing, tolerates reordering and small
+rewordings, and drops sharply when content is missing; it does not know synonyms. Scores are in [0, 1].
+It judges the ``lexical`` level, and ``semantic`` when no embedder is configured (``harness._embeddings``
+judges ``semantic`` otherwise).
 """
 
 from __future__ import annotations
@@ -13,8 +14,32 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from typing import Protocol
 
 _WORD = re.compile(r"\w+")
+
+
+class TextSimilarity(Protocol):
+    """A similarity in [0, 1] between two texts, and the name a parity report gives the judge."""
+
+    @property
+    def name(self) -> str:
+        """E.g. ``lexical: word+bigram cosine`` or ``embeddings: text-embedding-3-small``."""
+        ...
+
+    def __call__(self, a: str, b: str) -> float: ...
+
+
+class LexicalSimilarity:
+    """``text_similarity`` as a ``TextSimilarity``."""
+
+    name = "lexical: word+bigram cosine"
+
+    def __call__(self, a: str, b: str) -> float:
+        return text_similarity(a, b)
+
+
+LEXICAL = LexicalSimilarity()
 
 
 def terms(text: str) -> Counter[str]:

@@ -294,6 +294,19 @@ _PRESET_SCHEMA: dict[str, Any] = {
 }
 
 
+class NegativeSpec(StrictModel):
+    """Generated negative cases: invalid requests drawn from the request schema, sent to QA and prod."""
+
+    source: str = Field(
+        alias="schema",
+        description="openapi: the request body schema in the OpenAPI document the target serves (read at run "
+        "time); else a JSON Schema file of the request body, relative to this spec.",
+    )
+    count: int = Field(20, ge=1, le=1000, description="How many negative cases (ids negative-0, negative-1, ...).")
+    endpoint: Literal["qa", "prod"] = Field("qa", description="openapi: whose path's request body schema to use.")
+    openapi_path: str = Field("/openapi.json", description="openapi: where the target serves its OpenAPI document.")
+
+
 class ServiceSpec(StrictModel):
     """A service with a production endpoint and a synchronous QA endpoint."""
 
@@ -320,6 +333,7 @@ class ServiceSpec(StrictModel):
     qa: EndpointSpec
     prod: EndpointSpec
     conversation: ConversationSpec | None = None
+    negative: NegativeSpec | None = Field(None, description="Generate negative cases from the request schema.")
 
     @model_validator(mode="before")
     @classmethod
@@ -409,6 +423,7 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
     "status": PollStatus,
     "result": PollResult,
     "conversation": ConversationSpec,
+    "negative": NegativeSpec,
 }
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._items import PARTS, CaseFile, CaseItem, SpecFile, session_key
+from harness._items import PARTS, CaseFile, CaseItem, session_key
+from harness._negative_items import NegativeItem, ServiceSpecFile
 from harness._options import OPTIONS, help_text, resolve_settings
 from harness._report_plugin import ReportPlugin
 from harness._session import SPEC_FILENAME, HarnessSession
@@ -83,7 +84,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     settings = config.stash[session_key].settings
     target = settings.base_url or "in-process reference services"
     faults = f", faults: {','.join(settings.reference_faults)}" if settings.reference_faults else ""
-    return f"qa-harness: target {target}{faults}, concurrency {settings.concurrency}"
+    return f"qa-harness: target {target}{faults}, concurrency {settings.concurrency}, seed {settings.seed}"
 
 
 # ---------------------------------------------------------------- collection
@@ -107,14 +108,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if file_path.suffix not in (".yaml", ".yml") or not parent.config.stash[session_key].holds_cases(file_path):
         return None
     if file_path.name == SPEC_FILENAME:
-        return SpecFile.from_parent(parent, path=file_path)
+        return ServiceSpecFile.from_parent(parent, path=file_path)
     return CaseFile.from_parent(parent, path=file_path)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     harness_session = session.config.stash[session_key]
     for item in session.items:
-        if isinstance(item, CaseItem) and not any(item.iter_markers("skip")):
+        # Negative items' requests are drawn when they run: they submit their cases themselves.
+        if isinstance(item, CaseItem) and not isinstance(item, NegativeItem) and not any(item.iter_markers("skip")):
             harness_session.select(item.case)
     pinned = pinned_case_files(session.config, session.items)
     if pinned is not None:

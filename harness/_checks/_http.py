@@ -178,3 +178,12 @@ def check_model_version_equal(ctx: CheckContext, arg: Any) -> None:
             f"expected the same {key} on both endpoints: {qa_name} reports {qa.metadata[key]!r}, "
             f"{prod_name} reports {prod.metadata[key]!r}"
         )
+
+
+@check("rejected", arg_schema={"type": "null"})
+def check_rejected(ctx: CheckContext, arg: Any) -> None:
+    """The endpoint rejected the request as the client's fault: a 4xx status, not acceptance or a 5xx."""
+    got = ctx.outcome.status
+    if got is None or not 400 <= got <= 499:
+        came = "no response" if got is None else f"{got} with body {short_repr(ctx.outcome.body)}"
+        raise CheckFailed(f"expected a 4xx rejection, got {came}")

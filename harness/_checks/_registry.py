@@ -47,6 +47,10 @@ class CheckSettings:
     """OpenAI-compatible base URL of the grader used by ``llm_judge``."""
     judge_api_key: str | None = None
     judge_model: str | None = None
+    embeddings_base_url: str | None = None
+    """OpenAI-compatible base URL of the embedder ``semantic`` parity uses; None: lexical similarity."""
+    embeddings_api_key: str | None = None
+    embeddings_model: str | None = None
 
 
 @dataclass

@@ -132,6 +132,7 @@ def part_record(result: CaseResult, part: str) -> dict[str, Any]:
                             "similarity": r.similarity,
                             "threshold": r.threshold,
                             "noise": r.noise,
+                            "judge": r.judge,
                         }
                         for r in (parity.reports if parity else [])
                     ],

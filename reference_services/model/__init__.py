@@ -1,4 +1,4 @@
-"""The embedded reference model: a small, deterministic, OpenAI-compatible chat-completions server."""
+"""The embedded reference model: a small, deterministic, OpenAI-compatible chat-completions and embeddings server."""
 
 from __future__ import annotations
 

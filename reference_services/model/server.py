@@ -1,7 +1,8 @@
 """The OpenAI-compatible HTTP surface of the reference model.
 
 ``POST /v1/chat/completions`` (non-streaming, and ``stream: true`` as ``chat.completion.chunk`` events ending in
-``data: [DONE]``, with ``finish_reason`` and ``usage``) and ``GET /v1/models``. A grading request (the
+``data: [DONE]``, with ``finish_reason`` and ``usage``), ``POST /v1/embeddings`` (deterministic hashed-feature
+vectors, see ``embeddings``: a stand-in for a real embedding model) and ``GET /v1/models``. A grading request (the
 ``<<<grading-request>>>`` block, see ``reference_services.prompts``) is answered with a bare JSON object
 ``{"score", "reason"}`` computed from the rubric (``grading.grade``), which satisfies any ``response_format``
 a grader asks for (``text``, ``json_object``, or a ``json_schema`` for that object). The reply is a pure function
@@ -27,6 +28,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from reference_services.model import embeddings
 from reference_services.model.answers import answer_from_passages
 from reference_services.model.exams import QuestionBank, render_exam, select_questions
 from reference_services.model.grading import grade
@@ -83,6 +85,17 @@ class ChatCompletionRequest(BaseModel):
     response_format: ResponseFormat | None = None
 
 
+class EmbeddingRequest(BaseModel):
+    """The OpenAI embeddings request: text input only (token arrays are not supported)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    input: str | list[str] = Field(min_length=1)
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=8, le=4096)
+
+
 def _rng_for(request: ChatCompletionRequest) -> tuple[random.Random, bool]:
     """The sampling rng and whether output may vary between identical calls."""
     if request.seed is None and request.temperature > 0:
@@ -134,6 +147,23 @@ def create_model_app(settings: ModelSettings | None = None) -> FastAPI:
         return {
             "object": "list",
             "data": [{"id": settings.model_name, "object": "model", "created": 0, "owned_by": "qa-harness"}],
+        }
+
+    @app.post("/v1/embeddings")
+    async def create_embeddings(request: EmbeddingRequest) -> dict[str, Any]:
+        texts = [request.input] if isinstance(request.input, str) else request.input
+        dimensions = request.dimensions or embeddings.DIMENSIONS
+        data: list[dict[str, Any]] = []
+        for index, text in enumerate(texts):
+            vector = embeddings.embed(text, dimensions)
+            encoded: Any = embeddings.encode_base64(vector) if request.encoding_format == "base64" else vector
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        tokens = sum(_count_tokens(text) for text in texts)
+        return {
+            "object": "list",
+            "data": data,
+            "model": request.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
     @app.post("/v1/chat/completions", response_model=None)

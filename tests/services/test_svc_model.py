@@ -121,3 +121,17 @@ def test_model_down_stream_ends_with_an_error_event(down: RunningStack, client: 
     assert streamed.done
     assert streamed.end is None
     assert streamed.deltas == []
+
+
+def test_embeddings_float_and_base64(llm: OpenAI, stack: RunningStack) -> None:
+    texts = ["Real GDP removes inflation.", "Real GDP removes the effect of inflation."]
+    default = llm.embeddings.create(model="reference-embedding", input=texts)  # the client asks for base64
+    floats = llm.embeddings.create(model="reference-embedding", input=texts, encoding_format="float")
+    assert [d.index for d in floats.data] == [0, 1]
+    assert len(floats.data[0].embedding) == 256
+    for a, b in zip(default.data, floats.data, strict=True):
+        assert a.embedding == pytest.approx(b.embedding, abs=1e-6)
+    assert floats.usage.prompt_tokens > 0
+    one = httpx.post(f"{stack.model_base_url}/embeddings", json={"model": "m", "input": texts[0], "dimensions": 64})
+    assert one.status_code == 200
+    assert len(one.json()["data"][0]["embedding"]) == 64

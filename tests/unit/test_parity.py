@@ -139,15 +139,25 @@ def test_structural_flags_text_on_one_side_only(pair: Any, make_outcome: Any) ->
     assert (report.passed, report.summary) == (False, "qa returned output text, prod returned none")
 
 
-def test_semantic(pair: Any) -> None:
-    report = compare("semantic", *pair(EXAM, REWORDED), threshold=0.8)
+def test_lexical(pair: Any) -> None:
+    report = compare("lexical", *pair(EXAM, REWORDED), threshold=0.8)
     assert report.passed, report.summary
     assert report.similarity is not None
     assert report.similarity > 0.8
     assert report.threshold == 0.8
-    report = compare("semantic", *pair(EXAM, STRIPPED), threshold=0.8)
+    assert report.judge == "lexical: word+bigram cosine"
+    report = compare("lexical", *pair(EXAM, STRIPPED), threshold=0.8)
     assert not report.passed
-    assert re.fullmatch(r"similarity 0\.\d\d < threshold 0\.80 \(word\+bigram cosine\)", report.summary)
+    assert re.fullmatch(r"similarity 0\.\d\d < threshold 0\.80 \(lexical: word\+bigram cosine\)", report.summary)
+
+
+def test_semantic_without_an_embedder_is_lexical_and_says_so(pair: Any) -> None:
+    report = compare("semantic", *pair(EXAM, STRIPPED), threshold=0.8)
+    lexical = compare("lexical", *pair(EXAM, STRIPPED), threshold=0.8)
+    assert not report.passed
+    assert report.similarity == lexical.similarity
+    assert report.judge == "lexical: word+bigram cosine; no embedder configured"
+    assert report.summary.endswith("(lexical: word+bigram cosine; no embedder configured)")
 
 
 def test_none_always_passes_but_fills_diffs(pair: Any) -> None:
@@ -268,7 +278,7 @@ def test_noise_aware_passes_wording_variation_a_fixed_cutoff_would_fail(make_out
     assert report.threshold == pytest.approx(min(report.noise["qa_self"], report.noise["prod_self"]) - 0.05)
     assert re.fullmatch(
         r"cross similarity 0\.\d\d >= noise floor 0\.\d\d \(qa vs itself 0\.\d\d, prod vs itself 0\.\d\d, "
-        r"margin 0\.05; 3 qa and 3 prod samples\)",
+        r"margin 0\.05; 3 qa and 3 prod samples; lexical: word\+bigram cosine\)",
         report.summary,
     )
 

@@ -1,0 +1,108 @@
+"""Semantic similarity from an OpenAI-compatible ``/v1/embeddings`` endpoint, through the ``openai`` client.
+
+``semantic`` parity embeds the texts it compares (all of a case's samples in one call) and takes the cosine
+of their vectors. The embedder is run-wide (``CheckSettings.embeddings_*``: ``--harness-embeddings-url``, or
+the embedded reference model in-process); without one, ``semantic`` falls back to the lexical similarity and
+the report says so. Calls run on the runner's loop, bounded by ``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness._checks import CheckSettings
+from harness._errors import HarnessError
+from harness._outcome import Outcome
+from harness._parity import comparable_text
+from harness._similarity import TextSimilarity
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MODEL = "reference-embedding"
+
+
+class EmbeddingError(HarnessError):
+    """The embedder could not be reached or answered something that is not one vector per text."""
+
+
+@dataclass(frozen=True)
+class EmbeddingSimilarity:
+    """Cosine similarity (clipped to [0, 1]) between texts embedded beforehand."""
+
+    vectors: dict[str, list[float]]
+    model: str
+
+    @property
+    def name(self) -> str:
+        """How parity reports name this judge."""
+        return f"embeddings: {self.model}"
+
+    def __call__(self, a: str, b: str) -> float:
+        # An empty text has no embedding (OpenAI rejects empty input): like the lexical measure, two empty
+        # texts are the same and an empty text is like nothing else.
+        if not a.strip() or not b.strip():
+            return 1.0 if not a.strip() and not b.strip() else 0.0
+        return max(0.0, min(1.0, cosine(self.vectors[a], self.vectors[b])))
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """The cosine of two vectors; 0.0 when either is all zeros."""
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / norm if norm else 0.0
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """An OpenAI-compatible embeddings endpoint and the model to ask for."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    @classmethod
+    def from_settings(cls, settings: CheckSettings) -> Embedder | None:
+        """The run's embedder, or None when none is configured (``semantic`` is then lexical)."""
+        if not settings.embeddings_base_url:
+            return None
+        model = settings.embeddings_model or DEFAULT_MODEL
+        return cls(settings.embeddings_base_url, model, settings.embeddings_api_key)
+
+    async def similarity(self, texts: Sequence[str]) -> EmbeddingSimilarity:
+        """Embed ``texts`` in one call; the result compares any two of them. Raises ``EmbeddingError``."""
+        import openai  # lazy: the plugin stays cheap to import
+
+        unique = list(dict.fromkeys(t for t in texts if t.strip()))
+        if not unique:
+            return EmbeddingSimilarity({}, self.model)
+        client = openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=self.api_key or "not-needed", timeout=self.timeout_s, max_retries=1
+        )
+        where = f"the embedder at {self.base_url} (model {self.model})"
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await client.embeddings.create(model=self.model, input=unique, encoding_format="float")
+        except TimeoutError:
+            raise EmbeddingError(f"{where} did not answer within {self.timeout_s:g} s") from None
+        except openai.OpenAIError as exc:
+            raise EmbeddingError(f"could not get embeddings from {where}: {type(exc).__name__}: {exc}") from None
+        finally:
+            await client.close()
+        data = sorted(response.data, key=lambda d: d.index)
+        if len(data) != len(unique) or not all(isinstance(d.embedding, list) and d.embedding for d in data):
+            raise EmbeddingError(f"{where} returned {len(data)} embeddings for {len(unique)} texts")
+        return EmbeddingSimilarity({text: list(d.embedding) for text, d in zip(unique, data, strict=True)}, self.model)
+
+
+async def parity_similarity(
+    settings: CheckSettings, level: str, noise_aware: bool, outcomes: Sequence[Outcome]
+) -> TextSimilarity | None:
+    """The similarity a case's parity uses on ``outcomes``: their embeddings when ``level`` is ``semantic``
+    (noise-aware: any level but ``lexical``) and an embedder is configured, else None (lexical)."""
+    embedder = Embedder.from_settings(settings)
+    wanted = level != "lexical" if noise_aware else level == "semantic"
+    if embedder is None or not wanted or not all(o.succeeded for o in outcomes):
+        return None  # error parity (a side failed) compares statuses and shapes, not texts
+    return await embedder.similarity([comparable_text(o) for o in outcomes])

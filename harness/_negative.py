@@ -1,0 +1,420 @@
+"""Generated negative cases: invalid requests drawn from the service's request schema, sent to QA and prod.
+
+A service spec opts in with ``negative: {schema: openapi | path/to/schema.json, count: N}``. Each of the N
+cases breaks the request body one way (the *kinds*): a required field missing, a field of the wrong type, a
+number out of range, a string too short or too long, a field the schema forbids, malformed JSON, or a valid
+body sent with the wrong content type. The harness writes the broken variant of the schema for each kind;
+hypothesis-jsonschema draws the bodies from it (values, strings, nesting: an existing generator, not ours),
+and every drawn body is checked to be invalid under the original schema. Bodies are sent as-is to both
+endpoints (``raw_body``), which must both reject them alike: a 4xx, an error body, the same status and error
+shape (``_parity``'s error parity).
+
+When: case ids (``negative-0`` …) exist at collection, so ``-k``, ``--lf`` and xdist work; the bodies are
+drawn when the first negative item of a service runs, because ``schema: openapi`` reads the document the
+target serves (``GET /openapi.json``), which exists only once the target runs. A schema file is read at the
+same point, so both sources behave alike. The draw is a pure function of the schema, the kind and
+``--harness-seed``: every process (each xdist worker) and every rerun draws the same bodies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness._case import Case, ParitySpec, ResolvedCase
+from harness._errors import HarnessError
+from harness._spec import NegativeSpec, ServiceSpec
+
+NEGATIVE_CHECKS: tuple[tuple[str, Any], ...] = (("rejected", None), ("error_shape", None))
+"""What each endpoint's answer to a negative case must pass; parity adds the error comparison."""
+EXTRA_FIELD = "unexpected_field"
+_MAX_REF_DEPTH = 32
+_LONGEST_DRAWN = 500
+_DRAW_ATTEMPTS = 3
+"""Examples hypothesis is asked for per body needed: some draws repeat, a few turn out valid and are dropped."""
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One way to break a request: the kind, the field it targets and the schema bodies are drawn from."""
+
+    kind: str
+    field: str | None
+    what: str
+    """E.g. ``missing required field 'course_topic'``."""
+    schema: dict[str, Any]
+    wire: str = "json"
+    """``json``: send the drawn body; ``truncated``: cut its JSON short; ``text_plain``: send it as text/plain."""
+
+
+@dataclass(frozen=True)
+class NegativeRequest:
+    """A generated invalid request, as sent to both endpoints."""
+
+    index: int
+    what: str
+    raw_body: str
+    headers: dict[str, str | None] = field(default_factory=dict)
+    body: Any = None
+    """The drawn JSON body, when the wire carries it whole (not for malformed JSON)."""
+    field: str | None = None
+
+    def case_yaml(self, id_field: str | None = None) -> str:
+        """The request as a case-file entry to paste under ``cases:`` and keep as a regression case."""
+        import yaml  # lazy: only failures render it
+
+        entry: dict[str, Any] = {"id": f"negative-{self.index}", "description": f"generated: {self.what}"}
+        # A conversation id sent as ``input`` is replaced per run; keep the bytes when that field is the point.
+        if isinstance(self.body, dict) and not self.headers and (id_field is None or self.field != id_field):
+            entry["input"] = self.body
+        else:
+            entry["raw_body"] = self.raw_body
+        if self.headers:
+            entry["headers"] = dict(self.headers)
+        entry["checks"] = ["rejected", "error_shape"]
+        text = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, default_flow_style=None, width=10**6)
+        return "".join("  " + line for line in text.splitlines(keepends=True))
+
+
+# ---------------------------------------------------------------- schemas
+
+
+def load_schema_file(path: Path) -> dict[str, Any]:
+    """A JSON Schema file of the request body; ``HarnessError`` naming the file when it is unusable."""
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise HarnessError(f"cannot read the negative-case schema {path}: {exc}") from None
+    if not isinstance(schema, dict):
+        raise HarnessError(f"the negative-case schema {path} is not a JSON object")
+    inlined: dict[str, Any] = inline_refs(schema, schema)
+    return inlined
+
+
+def openapi_request_schema(document: Any, path: str, method: str, source: str) -> dict[str, Any]:
+    """The JSON request-body schema of ``method path`` in an OpenAPI document, ``$ref`` s inlined."""
+    try:
+        operation = document["paths"][path][method.lower()]
+        content = operation["requestBody"]["content"]
+    except (KeyError, TypeError):
+        raise HarnessError(
+            f"the OpenAPI document at {source} has no request body for {method} {path}; "
+            "point negative: {schema: ...} at a JSON Schema file instead"
+        ) from None
+    media = next((m for m in content if m.split(";")[0].strip().endswith("json")), None)
+    if media is None or not isinstance(content[media].get("schema"), dict):
+        raise HarnessError(f"the OpenAPI document at {source} has no JSON request body schema for {method} {path}")
+    inlined: dict[str, Any] = inline_refs(content[media]["schema"], document)
+    return inlined
+
+
+def inline_refs(node: Any, root: Any, depth: int = 0) -> Any:
+    """``node`` with local ``$ref`` s (``#/components/schemas/X``, ``#/$defs/X``) replaced by their targets."""
+    if isinstance(node, list):
+        return [inline_refs(item, root, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if depth >= _MAX_REF_DEPTH:
+            return {}  # a recursive schema: deep enough for a request body, stop there
+        target: Any = root
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(target, dict) or part not in target:
+                raise HarnessError(f"unresolvable $ref {ref!r} in the request schema")
+            target = target[part]
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return inline_refs({**target, **rest}, root, depth + 1)
+    return {key: inline_refs(value, root, depth) for key, value in node.items()}
+
+
+# ---------------------------------------------------------------- mutations
+
+_WRONG_TYPES: dict[str, dict[str, Any]] = {
+    # Small values of each JSON type, so a failing body pastes as a readable case.
+    "string": {"type": "string", "maxLength": 12},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "null": {"type": "null"},
+    "array": {"type": "array", "maxItems": 2, "items": {"type": "integer"}},
+    "object": {"type": "object", "maxProperties": 0},
+}
+
+
+def mutations(schema: Mapping[str, Any]) -> list[Mutation]:
+    """Every way to break a body of ``schema``, kinds interleaved so that a few cases already cover many kinds."""
+    by_kind: dict[str, list[Mutation]] = {}
+
+    def add(kind: str, name: str | None, what: str, drawn: dict[str, Any], wire: str = "json") -> None:
+        by_kind.setdefault(kind, []).append(Mutation(kind, name, what, drawn, wire))
+
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required: list[str] = [name for name in schema.get("required") or [] if isinstance(name, str)]
+    if schema.get("type") == "object" or properties:
+        for name in required:
+            missing = {
+                **schema,
+                "properties": {k: v for k, v in properties.items() if k != name},
+                "required": [r for r in required if r != name],
+            }
+            if schema.get("additionalProperties") is not False:
+                missing["not"] = {"required": [name]}  # else the field could still be drawn as an extra one
+            add("missing_required", name, f"missing required field {name!r}", missing)
+        for name, prop in properties.items():
+            if not isinstance(prop, dict):
+                continue
+            kind = prop.get("type")
+            if isinstance(kind, str) and kind in _WRONG_TYPES:
+                wrong = [s for t, s in _WRONG_TYPES.items() if t != kind and not (kind == "number" and t == "integer")]
+                add("wrong_type", name, f"{name!r} is not of type {kind}", _with(schema, name, {"anyOf": wrong}))
+            if kind in ("integer", "number"):
+                for bound, broken, word in (
+                    ("minimum", "exclusiveMaximum", "below its minimum"),
+                    ("maximum", "exclusiveMinimum", "above its maximum"),
+                    ("exclusiveMinimum", "maximum", "at or below its exclusive minimum"),
+                    ("exclusiveMaximum", "minimum", "at or above its exclusive maximum"),
+                ):
+                    if isinstance(prop.get(bound), int | float):
+                        value = _integral(prop[bound]) if kind == "integer" else prop[bound]
+                        add("out_of_range", name, f"{name!r} {word} ({prop[bound]:g})",
+                            _with(schema, name, {"type": kind, broken: value}))  # fmt: skip
+            if kind == "string":
+                if isinstance(prop.get("minLength"), int) and prop["minLength"] > 0:
+                    shorter = {"type": "string", "maxLength": prop["minLength"] - 1}
+                    add("too_short", name, f"{name!r} shorter than {prop['minLength']}", _with(schema, name, shorter))
+                if isinstance(prop.get("maxLength"), int):
+                    n = prop["maxLength"]
+                    # Word characters only: services commonly strip surrounding whitespace before counting. Past a
+                    # few hundred characters hypothesis runs out of room to draw one by one: one fixed string.
+                    longer: dict[str, Any] = (
+                        {"type": "string", "pattern": rf"^\w{{{n + 1},{n + 20}}}$"}
+                        if n < _LONGEST_DRAWN
+                        else {"const": "x" * (n + 1)}
+                    )
+                    add("too_long", name, f"{name!r} longer than {n}", _with(schema, name, longer))
+        if schema.get("additionalProperties") is False and EXTRA_FIELD not in properties:
+            extra = {
+                **schema,
+                "properties": {**properties, EXTRA_FIELD: {"type": "string", "maxLength": 12}},
+                "required": [*required, EXTRA_FIELD],
+            }
+            add("extra_field", EXTRA_FIELD, f"forbidden extra field {EXTRA_FIELD!r}", extra)
+    add("malformed_json", None, "malformed JSON (a valid body cut short)", dict(schema), "truncated")
+    add("wrong_content_type", None, "a valid body sent as Content-Type: text/plain", dict(schema), "text_plain")
+    return list(_interleave(list(by_kind.values())))
+
+
+def _with(schema: Mapping[str, Any], name: str, replacement: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with property ``name`` replaced and required, so every drawn body carries the broken value."""
+    required = list(schema.get("required") or [])
+    return {
+        **schema,
+        "properties": {**schema.get("properties", {}), name: replacement},
+        "required": required if name in required else [*required, name],
+    }
+
+
+def _integral(bound: float) -> int | float:
+    return int(bound) if float(bound).is_integer() else bound
+
+
+def _interleave(groups: list[list[Mutation]]) -> Iterator[Mutation]:
+    for round_ in range(max((len(g) for g in groups), default=0)):
+        for group in groups:
+            if round_ < len(group):
+                yield group[round_]
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequest]:
+    """``count`` invalid requests for bodies of ``schema``, the same for the same schema and seed.
+
+    Case ``n`` breaks the body the ``n % M``-th way of the ``M`` mutations, with that mutation's
+    ``n // M``-th distinct body; each mutation draws from its own seed.
+    """
+    import jsonschema
+
+    all_mutations = mutations(schema)
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise HarnessError(f"the request schema is not a valid JSON Schema: {exc.message}") from None
+    original = validator_class(schema)
+    needed: dict[int, int] = {}
+    for n in range(count):
+        needed[n % len(all_mutations)] = n // len(all_mutations) + 1
+    drawn: dict[int, list[Any]] = {}
+    for m, how_many in needed.items():
+        mutation = all_mutations[m]
+        mutation_seed = zlib.crc32(f"{seed}:{mutation.kind}:{mutation.field}:{mutation.what}".encode())
+        bodies = _draw(mutation.schema, how_many, mutation_seed)
+        # Integers past 32 bits crash pytest-xdist's transport of the item's record (execnet packs ints as int32).
+        bodies = [b for b in bodies if _small_ints(b)]
+        if mutation.wire == "json":
+            bodies = [b for b in bodies if not original.is_valid(b)]
+        if not bodies:
+            raise HarnessError(f"could not draw a request body for {mutation.what} from the request schema")
+        # hypothesis draws its simplest body first whatever the seed: shuffle, so the seed chooses every case.
+        random.Random(mutation_seed).shuffle(bodies)
+        drawn[m] = bodies
+    requests = []
+    for n in range(count):
+        mutation = all_mutations[n % len(all_mutations)]
+        bodies = drawn[n % len(all_mutations)]
+        body = bodies[(n // len(all_mutations)) % len(bodies)]
+        requests.append(_request(n, mutation, body, random.Random(f"{seed}:{n}")))
+    return requests
+
+
+def _small_ints(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_small_ints(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_small_ints(v) for v in value)
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+def _request(index: int, mutation: Mutation, body: Any, rng: random.Random) -> NegativeRequest:
+    text = json.dumps(body, ensure_ascii=False)
+    if mutation.wire == "truncated":
+        cut = rng.randrange(1, len(text)) if len(text) > 1 else 0
+        return NegativeRequest(index, mutation.what, text[:cut], field=mutation.field)
+    headers: dict[str, str | None] = {"Content-Type": "text/plain"} if mutation.wire == "text_plain" else {}
+    return NegativeRequest(index, mutation.what, text, headers, body, mutation.field)
+
+
+def _draw(schema: dict[str, Any], how_many: int, seed: int) -> list[Any]:
+    """Up to ``how_many`` distinct bodies of ``schema``, the same for the same seed (hypothesis-jsonschema)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as with_seed
+    from hypothesis.errors import HypothesisException
+    from hypothesis_jsonschema import from_schema
+
+    found: list[Any] = []
+
+    @settings(
+        max_examples=how_many * _DRAW_ATTEMPTS,
+        database=None,  # reproducible from the seed alone, no example database written to the work tree
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @with_seed(seed)
+    @given(from_schema(schema))
+    def collect(body: Any) -> None:
+        if body not in found and len(found) < how_many * _DRAW_ATTEMPTS:
+            found.append(body)
+
+    try:
+        with _without_local_constants():
+            collect()
+    except (HypothesisException, ValueError, TypeError) as exc:
+        # hypothesis-jsonschema rejects schemas it cannot generate for (unsatisfiable, unsupported keywords).
+        raise HarnessError(f"hypothesis-jsonschema cannot draw bodies for this schema: {exc}") from None
+    return found
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Draw from the seed alone.
+
+    Hypothesis mixes literals found in the caller's own modules into its draws, so the bodies would depend on
+    which local modules this process happened to import (conftest files, test modules, a worker's share).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original = providers._get_local_constants
+        empty = Constants()
+    except (ImportError, AttributeError):  # another hypothesis: nothing to switch off
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+
+
+# ---------------------------------------------------------------- cases
+
+
+def template_cases(spec: ServiceSpec, file: str, line: int) -> list[ResolvedCase]:
+    """The negative cases of ``spec`` as collection knows them: ids and checks, bodies still to be drawn."""
+    negative = spec.negative
+    assert negative is not None
+    return [
+        ResolvedCase(
+            file=file,
+            line=line,
+            service=spec.service,
+            case=Case(id=f"negative-{n}", description="generated negative case"),
+            checks=NEGATIVE_CHECKS,
+            turns=((None, ()),),
+            parity=ParitySpec(level="structural"),  # for two error answers: same status and error shape
+            repeat=1,
+            min_pass_rate=1.0,
+            timeout_s=None,
+            marks=(),
+            headers={},
+        )
+        for n in range(negative.count)
+    ]
+
+
+def with_request(template: ResolvedCase, request: NegativeRequest) -> ResolvedCase:
+    """The template case carrying the drawn request."""
+    case = template.case.model_copy(
+        update={"description": f"generated: {request.what}", "raw_body": request.raw_body, "headers": request.headers}
+    )
+    return template.model_copy(update={"case": case, "headers": dict(request.headers)})
+
+
+def schema_source(negative: NegativeSpec, spec: ServiceSpec, spec_path: Path, base_url: str) -> tuple[str, str]:
+    """Where the request schema comes from: (``openapi`` URL or ``file`` path, display)."""
+    if negative.source == "openapi":
+        url = base_url.rstrip("/") + negative.openapi_path
+        return "openapi", url
+    return "file", str((spec_path.parent / negative.source).resolve())
+
+
+def fetch_openapi(url: str, timeout_s: float) -> Any:
+    """The OpenAPI document at ``url``; ``HarnessError`` saying what to do when it is not there."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise HarnessError(f"cannot fetch the OpenAPI document {url}: {type(exc).__name__}: {exc}") from None
+    if response.status_code != 200:
+        raise HarnessError(
+            f"cannot fetch the OpenAPI document {url}: status {response.status_code}; set the service spec's "
+            "negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise HarnessError(f"the OpenAPI document {url} is not JSON") from None
+
+
+def request_schema(spec: ServiceSpec, spec_path: Path, base_url: str, timeout_s: float) -> dict[str, Any]:
+    """The request-body schema the negative cases of ``spec`` are drawn from."""
+    negative = spec.negative
+    assert negative is not None
+    kind, where = schema_source(negative, spec, spec_path, base_url)
+    if kind == "file":
+        return load_schema_file(Path(where))
+    endpoint = spec.endpoint(negative.endpoint)
+    return openapi_request_schema(fetch_openapi(where, timeout_s), endpoint.path, endpoint.method, where)
