@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from concurrency import EXAM_SPEC, SPEC  # the same service specs
+from _specs import CHAT_SPEC, EXAM_SPEC
 
 
 def write_suite(root: Path, cases: int) -> None:
-    for folder, spec in (("chat", SPEC), ("exam", EXAM_SPEC)):
+    for folder, spec in (("chat", CHAT_SPEC), ("exam", EXAM_SPEC)):
         (root / "cases" / folder).mkdir(parents=True)
         (root / "cases" / folder / "service.yaml").write_text(spec)
     per_file = 32

@@ -17,13 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SPEC = """\
-service: examgenerator
-qa: {path: /examgenerator/create/qa, delivery: sync, auth: qa_token,
-     output: {text: /text, metadata: {model_version: /model_version}}}
-prod: {path: /examgenerator/create, delivery: callback,
-       output: {text: /text, metadata: {model_version: /model_version}}}
-"""
+from _specs import EXAM_SPEC  # bench/ is on sys.path: these scripts run as files
 
 # Runs pytest in-process and reports its own peak memory: ru_maxrss of a child would mix in other runs.
 RUNNER = """\
@@ -37,7 +31,7 @@ sys.exit(code)
 def write_cases(root: Path, cases: int, files: int) -> None:
     folder = root / "cases" / "exam"
     folder.mkdir(parents=True)
-    (folder / "service.yaml").write_text(SPEC)
+    (folder / "service.yaml").write_text(EXAM_SPEC)
     per_file = cases // files
     for f in range(files):
         lines = ["defaults:", "  checks: [exam_format, question_count, no_pii]", "  parity: structural", "cases:"]

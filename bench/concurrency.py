@@ -19,29 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-SPEC = """\
-service: studycompanion
-qa: {path: /studycompanion/chat/qa, delivery: sync, auth: qa_token,
-     output: {text: /reply, sources: /sources, metadata: {model_version: /model_version}}}
-prod: {path: /studycompanion/chat/stream, delivery: sse,
-       output: {sources: /sources, metadata: {model_version: /model_version}}}
-conversation: {id_field: conversation_id}
-"""
-
-EXAM_SPEC = """\
-service: examgenerator
-qa: {path: /examgenerator/create/qa, delivery: sync, auth: qa_token,
-     output: {text: /text, metadata: {model_version: /model_version}}}
-prod: {path: /examgenerator/create, delivery: callback,
-       output: {text: /text, metadata: {model_version: /model_version}}}
-"""
+from _specs import CHAT_SPEC, EXAM_SPEC  # bench/ is on sys.path: these scripts run as files
 
 
 def write_suite(root: Path, cases: int) -> None:
     """Half chat cases (SSE vs sync), half exam cases (callback vs sync)."""
     (root / "cases" / "chat").mkdir(parents=True)
     (root / "cases" / "exam").mkdir(parents=True)
-    (root / "cases" / "chat" / "service.yaml").write_text(SPEC)
+    (root / "cases" / "chat" / "service.yaml").write_text(CHAT_SPEC)
     (root / "cases" / "exam" / "service.yaml").write_text(EXAM_SPEC)
     chat = ["cases:"]
     exam = ["cases:"]

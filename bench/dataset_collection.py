@@ -16,16 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _specs import CHAT_SPEC  # bench/ is on sys.path: these scripts run as files
+
 from harness._case import parse_case_file, resolve_cases
 
-SPEC = """\
-service: studycompanion
-qa: {path: /studycompanion/chat/qa, delivery: sync, auth: qa_token,
-     output: {text: /reply, sources: /sources, metadata: {model_version: /model_version}}}
-prod: {path: /studycompanion/chat/stream, delivery: sse,
-       output: {sources: /sources, metadata: {model_version: /model_version}}}
-conversation: {id_field: conversation_id}
-"""
 DEFAULTS = "defaults:\n  checks: [retrieval_miss, no_mojibake, no_pii, model_version_equal]\n  parity: exact\n"
 
 
@@ -102,7 +96,7 @@ def main() -> None:
             for form, write in (("inline", write_inline), ("dataset", write_dataset)):
                 folder = root / "cases" / f"{form}-{n}"
                 folder.mkdir(parents=True)
-                (folder / "service.yaml").write_text(SPEC, encoding="utf-8")
+                (folder / "service.yaml").write_text(CHAT_SPEC, encoding="utf-8")
                 path = write(folder, n)
                 engine = engine_seconds(path)
                 collect = collect_seconds(root, path, args.repeat)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +108,7 @@ class PollAdapter:
     ) -> bool | None:
         """Poll until the status is success (False) or failure (True); None after a problem."""
         status = spec.status
-        wait = spec.interval_s
+        waits = _backoff(spec)
         while True:
             response = await self._ask(client, request, outcome, status, job, started)
             job.polls += 1
@@ -133,8 +134,7 @@ class PollAdapter:
                     )
                 )
                 return None
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, spec.max_interval_s)
+            await asyncio.sleep(next(waits))
 
     async def _fetch(
         self,
@@ -148,13 +148,12 @@ class PollAdapter:
     ) -> None:
         """The result request; 'not ready yet' after a success status means ask again (bounded by the deadline)."""
         assert spec.result is not None
-        wait = spec.interval_s
+        waits = _backoff(spec)
         while True:
             response = await self._ask(client, request, outcome, spec.result, job, started)
             if failed or response.status_code not in spec.result.not_ready:
                 return
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, spec.max_interval_s)
+            await asyncio.sleep(next(waits))
 
     async def _ask(
         self,
@@ -180,3 +179,11 @@ class PollAdapter:
         record_response(outcome, response, request, time.perf_counter() - sent)
         record_body(outcome, content, request)
         return response
+
+
+def _backoff(spec: PollSpec) -> Iterator[float]:
+    """Waits between polls: ``interval_s``, doubling up to ``max_interval_s`` (the deadline bounds the total)."""
+    wait = spec.interval_s
+    while True:
+        yield wait
+        wait = min(wait * 2, spec.max_interval_s)
