@@ -54,8 +54,18 @@ class CaseFile(_HarnessCollector):
         cases = resolve_cases(parsed, doc, spec.service)
         del parsed, doc  # the resolved cases hold all a run needs; the located document can go
         marks = _MarkCache()
+        skip = None
+        if spec.base_url == "local:model" and session.settings.base_url:
+            # The in-process model is not started for a deployed target: nothing to test, not an error.
+            skip = pytest.mark.skip(
+                reason=f"{spec.service}: base_url local:model is the in-process reference model, "
+                "which is not started with --base-url"
+            )
         for case in cases:
-            yield CaseNode.from_parent(self, name=case.id, case=case, marks=marks)
+            node = CaseNode.from_parent(self, name=case.id, case=case, marks=marks)
+            if skip is not None:
+                node.add_marker(skip)
+            yield node
 
 
 class _MarkCache(dict[tuple[str, str | None], pytest.MarkDecorator]):

@@ -168,3 +168,18 @@ def test_ini_case_paths_and_ini_twins(project: Project) -> None:
     result.stdout.fnmatch_lines(["suites/exam/a.yaml::a::qa", "*3 tests collected*"])
     header = project.pytester.runpytest("--collect-only")
     header.stdout.fnmatch_lines(["*qa-harness: target in-process reference services, concurrency 3*"])
+
+
+def test_cases_of_the_in_process_model_are_skipped_against_a_deployed_target(project: Project) -> None:
+    project.write(
+        "cases/reference-model/service.yaml",
+        "service: reference-model\npreset: openai-chat\nbase_url: local:model\n",
+    )
+    project.write(
+        "cases/reference-model/chat.yaml",
+        "cases:\n  - id: hello\n    input: {model: reference-model, messages: [{role: user, content: hi}]}\n",
+    )
+    result = project.run("--base-url", "http://127.0.0.1:9", "-rs")
+    result.assert_outcomes(skipped=3)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*base_url local:model is the in-process reference model, which is not started*"])
