@@ -75,7 +75,6 @@ class ReportPlugin:
         self.collection_errors: list[dict[str, str]] = []
         self.lock: ReportDirLock | None = None
         self._previous_sigterm: Any = None
-        self._handle_sigterm()
         if not self.is_worker and not config.option.collectonly:
             _check_writable(self.report_dir)
             self.lock = ReportDirLock(self.report_dir)
@@ -108,6 +107,9 @@ class ReportPlugin:
                 shutil.rmtree(results)  # once, here: workers (and --clean-alluredir) would race
         if not config.option.xmlpath and not collect_only:
             config.option.xmlpath = str(self.report_dir / "junit.xml")
+        if self.session.may_run_cases(config.args, config.invocation_params.dir):
+            # Only runs that can hold cases change how SIGTERM ends them; other test runs keep the default.
+            self._handle_sigterm()
         if config.option.allure_report_dir:
             from harness._report.allure import AllureRecorder
 
@@ -127,7 +129,6 @@ class ReportPlugin:
 
     def _handle_sigterm(self) -> None:
         """SIGTERM (a CI job cancelled, a container stopped) ends the run like Ctrl-C: reports still written."""
-        self._previous_sigterm = None
         if self.is_worker or threading.current_thread() is not threading.main_thread():
             return
         if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:

@@ -93,6 +93,14 @@ class HarnessSession:
         resolved = path.resolve()
         return any(resolved.is_relative_to(root) for root in self.case_roots)
 
+    def may_run_cases(self, args: Sequence[str], invocation_dir: Path) -> bool:
+        """Whether a run on these path arguments can hold case files (``pytest tests`` cannot)."""
+        for arg in args:
+            path = Path(invocation_dir, arg.partition("::")[0]).resolve()
+            if any(path.is_relative_to(root) or root.is_relative_to(path) for root in self.case_roots):
+                return True
+        return False
+
     def spec_at(self, path: Path) -> ServiceSpec:
         """The service spec in ``path`` (parsed once)."""
         if path not in self.specs:

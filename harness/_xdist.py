@@ -121,12 +121,7 @@ def send_late_callbacks(config: pytest.Config, count: int) -> None:
 
 def _runs_case_files(config: pytest.Config) -> bool:
     """Whether the run's paths can hold case files: ``pytest tests -n 2`` should not start the services."""
-    roots = config.stash[session_key].case_roots
-    for arg in config.args:
-        path = Path(config.invocation_params.dir, arg.partition("::")[0]).resolve()
-        if any(path.is_relative_to(root) or root.is_relative_to(path) for root in roots):
-            return True
-    return False
+    return config.stash[session_key].may_run_cases(config.args, config.invocation_params.dir)
 
 
 class CaseFileScheduling:
