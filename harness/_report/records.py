@@ -55,9 +55,24 @@ def truncated(text: str, limit: int) -> str:
 def _bounded_body(body: Any) -> Any:
     """The body as is when small; else its JSON, cut and marked."""
     if body is None or isinstance(body, bool | int | float):
-        return body
+        return transportable(body)
     rendered = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
-    return body if len(rendered) <= BODY_LIMIT else truncated(rendered, BODY_LIMIT)
+    return transportable(body) if len(rendered) <= BODY_LIMIT else truncated(rendered, BODY_LIMIT)
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def transportable(value: Any) -> Any:
+    """``value`` with integers outside 64 bits as strings: xdist's serializer cannot carry them (a service may
+    send one), and a record that cannot travel would crash the worker instead of reporting."""
+    if isinstance(value, bool) or not isinstance(value, int | dict | list):
+        return value
+    if isinstance(value, int):
+        return value if value in _INT64 else str(value)
+    if isinstance(value, list):
+        return [transportable(item) for item in value]
+    return {key: transportable(item) for key, item in value.items()}
 
 
 def _bounded_transcript(lines: list[str]) -> list[str]:
@@ -82,14 +97,14 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
         "status": outcome.status,
         "text": truncated(text, TEXT_LIMIT) if text else text,
         "sources": outcome.sources,
-        "metadata": outcome.metadata,
+        "metadata": transportable(outcome.metadata),
         "body": _bounded_body(outcome.body),
         "started_at": outcome.timings.started_at,
         "total_s": outcome.timings.total_s,
         "ttft_s": outcome.timings.ttft_s,
         "ack_s": outcome.timings.ack_s,
         "problems": [{"kind": p.kind, "message": p.message} for p in outcome.problems],
-        "request": outcome.request,
+        "request": transportable(outcome.request),
         "transcript": _bounded_transcript(outcome.transcript),
     }
 

@@ -33,3 +33,14 @@ def test_small_outputs_are_kept_whole() -> None:
         {"reply": "café", "n": 1},
         ["> POST /x", "< 200 OK"],
     )
+
+
+def test_huge_integers_a_service_sends_still_travel_to_the_xdist_controller() -> None:
+    import execnet
+
+    outcome = Outcome(endpoint="qa", delivery="sync", status=200, body={"n": -(10**30), "ok": [1, 2**70]})
+    outcome.metadata = {"seed": -(2**64)}
+    record = outcome_record(outcome)
+    assert record["body"] == {"n": str(-(10**30)), "ok": [1, str(2**70)]}
+    assert record["metadata"] == {"seed": str(-(2**64))}
+    assert execnet.loads(execnet.dumps(record))["body"]["n"] == str(-(10**30))
