@@ -99,3 +99,25 @@ def test_secrets_are_masked_in_terminal_junit_run_json_and_summary(project: Proj
     sections = unreachable.stdout.str().split("short test summary info")[0]
     assert sections.count("Is the service running? Check --base-url.") == 3
     assert "The above exception was the direct cause" not in unreachable.stdout.str()
+
+
+def test_in_process_services_use_the_qa_token_and_secret_the_user_gives(project: Project) -> None:
+    project.exam_service()
+    project.write(
+        "tests/test_token.py",
+        """\
+        import httpx
+
+
+        def test_the_given_token_is_the_services_token(harness_target):
+            assert harness_target.qa_token == "tok-given-1"
+            assert harness_target.callback_secret == "whsec_dGhpcyBpcyBhIGdpdmVuIHNlY3JldA=="
+            body = {"course_title": "Biology", "course_topic": "Cells", "num_questions": 1}
+            url = harness_target.base_url + "/examgenerator/create/qa"
+            assert httpx.post(url, json=body, headers={"Authorization": "Bearer tok-given-1"}).status_code == 200
+        """,
+    )
+    result = project.run(
+        "--harness-qa-token", "tok-given-1", "--harness-callback-secret", "whsec_dGhpcyBpcyBhIGdpdmVuIHNlY3JldA=="
+    )
+    result.assert_outcomes(passed=1)
