@@ -89,17 +89,10 @@ def harness_deliver(request: pytest.FixtureRequest) -> Deliverer:
     target = _or_fail(lambda: session.reference_services(faults) if faults is not None else session.target())
 
     def record(spec: ServiceSpec, outcome: Outcome) -> None:
-        from harness._report.records import delivery_record  # lazy, like the items
+        from harness._report.records import delivery_record, item_header  # lazy, like the items
 
         path, line, _ = node.location
-        header = {
-            "case": node.nodeid,
-            "case_id": node.name,
-            "file": path,
-            "line": (line or 0) + 1,
-            "service": spec.service,
-            "part": outcome.endpoint,
-        }
+        header = item_header(node.nodeid, node.name, path, (line or 0) + 1, spec.service, outcome.endpoint)
         request.config.hook.pytest_harness_record(item=node, record=delivery_record(header, outcome))
 
     return Deliverer(runner, target, spec_roots=session.case_roots, load_spec=session.spec_at, on_outcome=record)

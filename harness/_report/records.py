@@ -26,16 +26,14 @@ CASE_HEADER_KEYS = ("case", "case_id", "file", "line", "service", "part")
 """What names an item's case in reports; every harness item's reports carry these, records too."""
 
 
+def item_header(case: str, case_id: str, file: str, line: int, service: str, part: str | None) -> dict[str, Any]:
+    """The keys of ``CASE_HEADER_KEYS`` with their values, in that order."""
+    return dict(zip(CASE_HEADER_KEYS, (case, case_id, file, line, service, part), strict=True))
+
+
 def case_header(case: ResolvedCase, part: str | None) -> dict[str, Any]:
-    """The keys of ``CASE_HEADER_KEYS`` for an item of ``case``."""
-    return {
-        "case": case.key,
-        "case_id": case.id,
-        "file": case.file,
-        "line": case.line,
-        "service": case.service,
-        "part": part,
-    }
+    """The header of an item of ``case``."""
+    return item_header(case.key, case.id, case.file, case.line, case.service, part)
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:

@@ -153,11 +153,8 @@ def build_run_record(
         case = cases.setdefault(
             case_nodeid,
             {
+                **{key: info.get(key) for key in CASE_HEADER_KEYS if key != "part"},
                 "case": info.get("case") or case_nodeid,
-                "case_id": info.get("case_id"),
-                "file": info.get("file"),
-                "line": info.get("line"),
-                "service": info.get("service"),
                 "parts": {},
             },
         )
