@@ -172,6 +172,19 @@ class ResolvedCase(BaseModel):
         return f"{self.file}::{self.case.id}"
 
 
+def expected_cost(case: ResolvedCase) -> float:
+    """A rough guess of how long ``case`` keeps one of the runner's slots, to start the longest first.
+
+    Deliveries one after another (turns, repeats, noise samples) take longer; a case that expects an error
+    status is answered before any model runs, so it counts for little.
+    """
+    deliveries = len(case.turns) * case.repeat * max(1, case.parity.noise_samples)
+    checks = [*case.checks, *(check for _, turn_checks in case.turns for check in turn_checks)]
+    statuses = [arg for name, arg in checks if name == "status"]
+    expects_error = any(all(code >= 400 for code in ([arg] if isinstance(arg, int) else arg)) for arg in statuses)
+    return deliveries * (0.1 if expects_error else 1.0)
+
+
 def normalise_check(spec: str | dict[str, Any]) -> tuple[str, Any]:
     """``"name"`` or ``{"name": arg}`` as ``(name, arg)``."""
     if isinstance(spec, str):

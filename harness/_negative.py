@@ -10,8 +10,9 @@ endpoints (``raw_body``), which must both reject them alike: a 4xx, an error bod
 shape (``_parity``'s error parity).
 
 When: case ids (``negative-0`` …) exist at collection, so ``-k``, ``--lf`` and xdist work; the bodies are
-drawn when the first negative item of a service runs, because ``schema: openapi`` reads the document the
-target serves (``GET /openapi.json``), which exists only once the target runs. A schema file is read at the
+drawn once the process starts running cases (in the background, while the other cases are in flight), because
+``schema: openapi`` reads the document the target serves (``GET /openapi.json``), which exists only once the
+target runs. A schema file is read at the
 same point, so both sources behave alike. The draw is a pure function of the schema, the kind and
 ``--harness-seed``: every process (each xdist worker) and every rerun draws the same bodies.
 """
@@ -19,8 +20,11 @@ same point, so both sources behave alike. The draw is a pure function of the sch
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import random
+import subprocess
+import sys
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -277,6 +281,47 @@ def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequ
     return requests
 
 
+def generate_in_child(schema: dict[str, Any], count: int, seed: int, timeout_s: float) -> list[NegativeRequest]:
+    """:func:`generate` in a child Python process, bounded by ``timeout_s``.
+
+    The draw is a second or more of CPU (hypothesis): in this process it would hold the GIL, and with it the
+    loop that delivers every other case, while a child runs beside it on another core. A child also imports
+    hypothesis without pytest's assertion rewriting, which pytest applies to every module of a plugin's
+    package and, where bytecode is not written (``PYTHONDONTWRITEBYTECODE``), redoes in every process.
+    """
+    command = [sys.executable, "-m", "harness._negative"]
+    payload = json.dumps({"schema": schema, "count": count, "seed": seed})
+    try:
+        done = subprocess.run(command, input=payload, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(
+            f"drawing {count} negative cases took over {timeout_s:.0f} s; lower negative: count, or simplify "
+            "the request schema"
+        ) from None
+    except OSError as exc:
+        raise HarnessError(f"cannot start a Python process to draw the negative cases: {exc}") from None
+    if done.returncode == _CHILD_HARNESS_ERROR:
+        raise HarnessError(done.stderr.strip())
+    if done.returncode != 0:
+        raise HarnessError(f"drawing the negative cases failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return [NegativeRequest(**entry) for entry in json.loads(done.stdout)]
+
+
+_CHILD_HARNESS_ERROR = 3
+
+
+def _child_main() -> int:
+    """``python -m harness._negative``: a JSON request on stdin, the drawn requests as JSON on stdout."""
+    asked = json.load(sys.stdin)
+    try:
+        requests = generate(asked["schema"], asked["count"], asked["seed"])
+    except HarnessError as exc:
+        print(exc, file=sys.stderr)
+        return _CHILD_HARNESS_ERROR
+    json.dump([dataclasses.asdict(request) for request in requests], sys.stdout)
+    return 0
+
+
 def _small_ints(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_small_ints(v) for v in value.values())
@@ -418,3 +463,7 @@ def request_schema(spec: ServiceSpec, spec_path: Path, base_url: str, timeout_s:
         return load_schema_file(Path(where))
     endpoint = spec.endpoint(negative.endpoint)
     return openapi_request_schema(fetch_openapi(where, timeout_s), endpoint.path, endpoint.method, where)
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())

@@ -1,8 +1,9 @@
 """pytest glue for generated negative cases: ``service.yaml::negative-<n>::qa|prod|parity``.
 
-A spec with ``negative:`` collects its cases as ordinary case items whose request is drawn when the first
-of them runs in this process (``harness._negative`` says why then); after that they run, report and fail
-like any case, and a failure ends with the request as a case to paste into a case file.
+A spec with ``negative:`` collects its cases as ordinary case items whose requests are drawn once this
+process starts running cases (``harness._negative`` says why then; ``HarnessSession.negative_cases`` draws them
+in the background); after that they run, report and fail like any case, and a failure ends with the request
+as a case to paste into a case file.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ import pytest
 
 from harness._errors import CaseFileError, CheckFailed, HarnessError
 from harness._items import PARTS, CaseItem, CaseNode, SpecFile, session_key
-from harness._session import Prefetch
 
 if TYPE_CHECKING:
     # The engine (pydantic models, hypothesis) loads with the first spec that asks for negative cases.
-    from harness._case import ResolvedCase
     from harness._negative import NegativeRequest
-
-_Drawn = tuple[list["NegativeRequest"], list["ResolvedCase"]] | HarnessError
-drawn_key = pytest.StashKey[dict[Path, _Drawn]]()
 
 
 class ServiceSpecFile(SpecFile):
@@ -66,7 +62,9 @@ class NegativeItem(CaseItem):
 
     def setup(self) -> None:
         try:
-            self.request, self.case = _drawn_case(self.config, self.path, self.case)
+            requests, cases = self.config.stash[session_key].negative_cases(self.path)
+            index = int(self.case.id.rpartition("-")[2])
+            self.request, self.case = requests[index], cases[index]
         except HarnessError as exc:
             pytest.fail(str(exc), pytrace=False)  # an error (E): nothing was sent
         super().setup()
@@ -84,33 +82,6 @@ class NegativeItem(CaseItem):
                 f"{exc}\ngenerated request (seed {session.settings.seed}): {self.request.what}; "
                 f"to keep it, paste this case under cases: in a case file of {spec.service}:\n{paste}"
             ) from None
-
-
-def _drawn_case(config: pytest.Config, path: Path, template: ResolvedCase) -> tuple[NegativeRequest, ResolvedCase]:
-    """The request and case of ``template``; the first call per spec draws them all and submits them."""
-    from harness._negative import generate, request_schema, template_cases, with_request
-
-    cache = config.stash.setdefault(drawn_key, {})
-    if path not in cache:
-        session = config.stash[session_key]
-        try:
-            runner = session.get_runner()
-            spec = session.spec_at(path)
-            schema = request_schema(spec, path, runner.target.base_url, session.settings.timeout_s)
-            assert spec.negative is not None
-            requests = generate(schema, spec.negative.count, session.settings.seed)
-            templates = template_cases(spec, template.file, template.line)
-            cases = [with_request(t, r) for t, r in zip(templates, requests, strict=True)]
-            cache[path] = (requests, cases)
-            if session.prefetch_scope is not Prefetch.CASE:  # this process runs the whole spec file's cases
-                runner.submit_all(cases)
-        except HarnessError as exc:
-            cache[path] = exc
-    drawn = cache[path]
-    if isinstance(drawn, HarnessError):
-        raise drawn
-    index = int(template.id.rpartition("-")[2])
-    return drawn[0][index], drawn[1][index]
 
 
 def _line_of_negative(path: Path) -> int:

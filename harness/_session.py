@@ -7,6 +7,7 @@ the runner on first use, and decides how far ahead to submit cases so their netw
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
 import inspect
 import json
@@ -25,11 +26,15 @@ from harness._options import HarnessSettings
 
 if TYPE_CHECKING:
     from harness._case import ResolvedCase
+    from harness._negative import NegativeRequest
     from harness._runner import CaseRunner, Target
     from harness._spec import ServiceSpec
 
 SPEC_FILENAME = "service.yaml"
 SHARED_TARGET_WAIT_S = 120.0
+NEGATIVE_DRAW_WAIT_S = 300.0
+
+NegativeDraw = tuple[list["NegativeRequest"], list["ResolvedCase"]]
 
 
 class Prefetch(Enum):
@@ -38,8 +43,8 @@ class Prefetch(Enum):
     ALL = "all"
     """A single process runs every selected case: submit them all."""
     PINNED = "pinned"
-    """Under the harness's xdist scheduler: every case file pinned to this worker, known from the collection
-    before the first item (and, whole, any file handed over later, say from a worker that crashed)."""
+    """Under the harness's xdist scheduler: every case pinned to this worker, known from the collection before
+    the first item (and any case handed over later, say from a worker that crashed, when its item runs)."""
     FILE = "file"
     """Under xdist with case files kept on one worker: submit the current item's whole file."""
     CASE = "case"
@@ -66,11 +71,17 @@ class HarnessSession:
         """xdist worker: where the controller writes ``shared_target`` once the services are up."""
         self._sharing: threading.Thread | None = None
         self.pinned: set[str] = set()
+        """``Prefetch.PINNED``: the keys of the cases (negative ones too) the scheduler pins to this worker."""
         self.case_roots = [Path(rootpath, p).resolve() for p in settings.case_paths]
         self.specs: dict[Path, ServiceSpec] = {}
         self.selected: dict[str, list[ResolvedCase]] = {}
         self._selected_keys: set[str] = set()
         self._prefetched: set[str] = set()
+        self._started_prefetch = False
+        self.negative: dict[Path, ResolvedCase] = {}
+        """Spec path -> one of its selected negative case templates (they share file and line)."""
+        self._negative_draws: dict[Path, concurrent.futures.Future[NegativeDraw]] = {}
+        self._drawing: concurrent.futures.ThreadPoolExecutor | None = None
         self.runner: CaseRunner | None = None
         self.startup_error: HarnessError | None = None
         self._stop_target: Any = None
@@ -140,9 +151,14 @@ class HarnessSession:
             self._selected_keys.add(case.key)
             self.selected.setdefault(case.file, []).append(case)
 
-    def pin(self, files: set[str]) -> None:
-        """Name the case files this worker runs, all of them (``Prefetch.PINNED``)."""
-        self.pinned = files
+    def select_negative(self, spec_path: Path, template: ResolvedCase) -> None:
+        """Mark a negative case of the spec at ``spec_path`` as going to run in this process (its request is
+        drawn once this process starts running cases)."""
+        self.negative.setdefault(spec_path, template)
+
+    def pin(self, case_keys: set[str]) -> None:
+        """Name the cases this worker runs, all of them (``Prefetch.PINNED``)."""
+        self.pinned = case_keys
 
     # ---------------------------------------------------------------- running
 
@@ -239,22 +255,68 @@ class HarnessSession:
             ),
         )
 
-    def prefetch(self, case: ResolvedCase) -> None:
-        """Submit ``case`` and, as far as ``prefetch_scope`` allows, the cases this process runs next."""
+    def prefetch(self, case: ResolvedCase | None = None) -> None:
+        """Submit ``case`` and, as far as ``prefetch_scope`` allows, the cases this process runs next.
+
+        The first call submits all of them at once, longest expected first (:func:`expected_cost`), so the
+        slowest cases are not left to start last, and starts drawing the negative cases in the background.
+        """
+        from harness._case import expected_cost
+
         runner = self.get_runner()
-        if self.prefetch_scope is Prefetch.ALL:
-            scope = [case.file, *self.selected]  # this file first
-        elif self.prefetch_scope is Prefetch.PINNED:
-            scope = [case.file, *(file for file in self.selected if file in self.pinned)]
-        elif self.prefetch_scope is Prefetch.FILE:
-            scope = [case.file]
-        else:
-            scope = []
-        for file in scope:
-            if file not in self._prefetched:
-                self._prefetched.add(file)
-                runner.submit_all(self.selected.get(file, []))
+        if not self._started_prefetch:
+            self._started_prefetch = True
+            if self.prefetch_scope is Prefetch.ALL:
+                ahead = [c for cases in self.selected.values() for c in cases]
+            elif self.prefetch_scope is Prefetch.PINNED:
+                ahead = [c for cases in self.selected.values() for c in cases if c.key in self.pinned]
+            else:
+                ahead = []
+            runner.submit_all(sorted(ahead, key=expected_cost, reverse=True))
+            for spec_path, template in self.negative.items():
+                if self.prefetch_scope is Prefetch.ALL or template.key in self.pinned:
+                    self._draw_negative(spec_path)
+        if case is None:
+            return
+        if self.prefetch_scope is Prefetch.FILE and case.file not in self._prefetched:
+            self._prefetched.add(case.file)
+            runner.submit_all(sorted(self.selected.get(case.file, []), key=expected_cost, reverse=True))
         runner.submit(case)
+
+    def negative_cases(self, spec_path: Path) -> NegativeDraw:
+        """The drawn requests and cases of the spec's negative cases, drawn once per process and submitted
+        unless another process may run some of them; a failure to draw is raised for each of them."""
+        self.prefetch()
+        # Bounded by the child's own timeout (and the schema fetch's), so this waits for no longer than those.
+        return self._draw_negative(spec_path).result()
+
+    def _draw_negative(self, spec_path: Path) -> concurrent.futures.Future[NegativeDraw]:
+        # A thread waits on the draws (each in a child process, one at a time) while the cases already submitted
+        # are in flight: drawing would otherwise hold up this process's first item.
+        if spec_path not in self._negative_draws:
+            if self._drawing is None:
+                self._drawing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="harness-negative")
+            self._negative_draws[spec_path] = self._drawing.submit(self._draw_and_submit, spec_path)
+        return self._negative_draws[spec_path]
+
+    def _draw_and_submit(self, spec_path: Path) -> NegativeDraw:
+        from harness._negative import generate_in_child, request_schema, template_cases, with_request
+
+        runner = self.get_runner()
+        spec = self.spec_at(spec_path)
+        assert spec.negative is not None
+        template = self.negative[spec_path]
+        schema = request_schema(spec, spec_path, runner.target.base_url, self.settings.timeout_s)
+        requests = generate_in_child(schema, spec.negative.count, self.settings.seed, NEGATIVE_DRAW_WAIT_S)
+        templates = template_cases(spec, template.file, template.line)
+        cases = [with_request(t, r) for t, r in zip(templates, requests, strict=True)]
+        if self.prefetch_scope is Prefetch.ALL:
+            runner.submit_all(cases)
+        elif self.prefetch_scope is Prefetch.PINNED:
+            runner.submit_all(c for c in cases if c.key in self.pinned)
+        elif self.prefetch_scope is Prefetch.FILE:
+            runner.submit_all(cases)  # the spec file stays on this worker
+        return requests, cases
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret this process knows: the options' and those of services started in-process."""
@@ -327,6 +389,9 @@ class HarnessSession:
 
     def close(self) -> None:
         """Count late callbacks, stop the runner and anything started in-process."""
+        if self._drawing is not None:
+            self._drawing.shutdown(wait=True, cancel_futures=True)  # a draw under way uses the runner: let it end
+            self._drawing = None
         if self.runner is not None:
             self.late_callbacks += len(self.runner.late_callbacks)
             self.runner.close()

@@ -3,10 +3,12 @@
 Controller and workers exchange plain values through ``workerinput`` / ``workeroutput``; workers always
 see ``dist="no"``, so the controller says how files are distributed.
 
-Under the default ``-n`` distribution (``load``) the harness's scheduler pins every case file to a worker
-before the first item runs, by :func:`pin_case_files` over the collection, which every worker also has: so a
-worker knows all of its case files from its first item and keeps them all in flight (``Prefetch.PINNED``)
-without ever running a case another worker runs. Other tests are still handed out as workers free up.
+Under the default ``-n`` distribution (``load``) the harness's scheduler pins every case to a worker before
+the first item runs, by :func:`pin_scopes` over the collection, which every worker also has: so a worker knows
+all of its cases from its first item and keeps them all in flight (``Prefetch.PINNED``) without ever running
+a case another worker runs. Cases, not files, are pinned, so a file of slow cases is shared by the workers;
+a spec's generated negative cases stay together, so only one worker draws them. Other tests are still handed
+out as workers free up.
 
 Without ``--base-url`` the controller starts the in-process services once, in the background while the workers
 boot, and hands their URLs and secrets to every worker through a file named in ``workerinput`` (read at the
@@ -22,10 +24,10 @@ from typing import Any
 import pytest
 
 from harness._items import PARTS, CaseItem, session_key
-from harness._session import Prefetch
+from harness._session import SPEC_FILENAME, Prefetch
 
 FILES_STAY_ON_ONE_WORKER = "harness_files_stay_on_one_worker"
-CASE_FILES_PINNED = "harness_case_files_pinned"
+CASES_PINNED = "harness_cases_pinned"
 SHARED_TARGET_FILE = "harness_shared_target_file"
 LATE_CALLBACKS = "harness_late_callbacks"
 
@@ -38,22 +40,33 @@ def case_file_scope(nodeid: str) -> str | None:
     return None
 
 
-def pin_case_files(nodeids: Iterable[str], workers: int) -> dict[str, int]:
-    """Case file -> worker slot: largest file first to the least-loaded slot (ties: the lower slot).
+def pin_scope(nodeid: str) -> str | None:
+    """What is pinned to one worker: a case (``file.yaml::case``), or a whole spec file's negative cases (drawn
+    together, once per process); None for any other test."""
+    path = case_file_scope(nodeid)
+    if path is None or path.rpartition("/")[2] == SPEC_FILENAME:
+        return path
+    return nodeid.rpartition("::")[0]
 
-    Deterministic in the collection alone, so the controller and each worker compute the same answer.
+
+def pin_scopes(nodeids: Iterable[str], workers: int) -> dict[str, int]:
+    """Pin scope -> worker slot: heaviest first to the least-loaded slot (ties: the lower slot).
+
+    A scope weighs its item count, a tenth of that for generated negative cases (answered with an error before
+    any model runs); in tenths, so ties are exact. Deterministic in the collection alone, so the controller and
+    each worker agree.
     """
-    sizes: dict[str, int] = {}
+    weights: dict[str, int] = {}
     for nodeid in nodeids:
-        scope = case_file_scope(nodeid)
+        scope = pin_scope(nodeid)
         if scope is not None:
-            sizes[scope] = sizes.get(scope, 0) + 1
+            weights[scope] = weights.get(scope, 0) + (1 if scope.endswith(SPEC_FILENAME) else 10)
     load = [0] * max(1, workers)
     pins: dict[str, int] = {}
-    for scope, size in sorted(sizes.items(), key=lambda item: (-item[1], item[0])):
+    for scope, weight in sorted(weights.items(), key=lambda item: (-item[1], item[0])):
         slot = min(range(len(load)), key=lambda i: (load[i], i))
         pins[scope] = slot
-        load[slot] += size
+        load[slot] += weight
     return pins
 
 
@@ -71,7 +84,7 @@ def prefetch_scope(config: pytest.Config) -> Prefetch:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
         return Prefetch.ALL
-    if workerinput.get(CASE_FILES_PINNED):
+    if workerinput.get(CASES_PINNED):
         return Prefetch.PINNED
     return Prefetch.FILE if workerinput.get(FILES_STAY_ON_ONE_WORKER) else Prefetch.CASE
 
@@ -92,20 +105,18 @@ def start_shared_target(config: pytest.Config) -> None:
         session.share_target_in_background()
 
 
-def pinned_case_files(config: pytest.Config, items: Iterable[pytest.Item]) -> set[str] | None:
-    """Worker: the case files (as ``ResolvedCase.file``) the controller's scheduler pins to this worker."""
+def pinned_cases(config: pytest.Config, items: Iterable[pytest.Item]) -> set[str] | None:
+    """Worker: the keys (``ResolvedCase.key``) of the cases the controller's scheduler pins to this worker."""
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is None or not workerinput.get(CASE_FILES_PINNED):
+    if workerinput is None or not workerinput.get(CASES_PINNED):
         return None
     slot = worker_slot(workerinput["workerid"])
     if slot is None:
         return set()
     items = list(items)
-    pins = pin_case_files((item.nodeid for item in items), workerinput["workercount"])
+    pins = pin_scopes((item.nodeid for item in items), workerinput["workercount"])
     return {
-        item.case.file
-        for item in items
-        if isinstance(item, CaseItem) and pins.get(item.nodeid.partition("::")[0]) == slot
+        item.case.key for item in items if isinstance(item, CaseItem) and pins.get(pin_scope(item.nodeid) or "") == slot
     }
 
 
@@ -132,7 +143,7 @@ class CaseFileScheduling:
         config = node.config
         dist = config.getoption("dist")
         node.workerinput[FILES_STAY_ON_ONE_WORKER] = dist in ("load", "loadfile")
-        node.workerinput[CASE_FILES_PINNED] = dist == "load"
+        node.workerinput[CASES_PINNED] = dist == "load"
         handoff = config.stash[session_key].shared_target_file
         if handoff is not None:
             node.workerinput[SHARED_TARGET_FILE] = str(handoff)
@@ -149,13 +160,13 @@ class CaseFileScheduling:
         from xdist.scheduler import LoadScopeScheduling
 
         class CaseFileScheduler(LoadScopeScheduling):  # type: ignore[misc]
-            """LoadScope with a case file as one scope, sent whole and up front to the worker it is pinned to."""
+            """LoadScope with a case (or a spec's negative cases) as one scope, sent up front to its pinned worker."""
 
             _unsent_pins: dict[Any, list[str]] | None = None
             pinned_work: dict[str, dict[str, bool]]
 
             def _split_scope(self, nodeid: str) -> str:
-                return case_file_scope(nodeid) or nodeid
+                return pin_scope(nodeid) or nodeid
 
             def _assign_work_unit(self, node: Any) -> None:
                 if self._unsent_pins is None:
@@ -170,13 +181,13 @@ class CaseFileScheduling:
                 for scope in scopes:
                     assigned[scope] = work_unit = self.pinned_work[scope]
                     indexes += [collection.index(nodeid) for nodeid, done in work_unit.items() if not done]
-                node.send_runtest_some(indexes)
+                node.send_runtest_some(sorted(indexes))  # in collection order, as one process runs them
 
             def _take_pinned_scopes(self, workers: int) -> dict[Any, list[str]]:
-                """Move pinned case files out of the shared queue; a slot without a live worker keeps its files
-                in the queue, for whichever worker asks (that worker prefetches them a file at a time)."""
+                """Move pinned scopes out of the shared queue; a slot without a live worker keeps its scopes in
+                the queue, for whichever worker asks (that worker submits each case as its items come)."""
                 live = {worker_slot(n.gateway.id): n for n in self.nodes if not n.shutting_down}
-                pins = pin_case_files(self.collection, workers)
+                pins = pin_scopes(self.collection, workers)
                 self.pinned_work = {}
                 taken: dict[Any, list[str]] = {}
                 for scope, slot in pins.items():

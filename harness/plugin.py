@@ -23,7 +23,7 @@ from harness._session import SPEC_FILENAME, HarnessSession
 from harness._shards import WholeCasesOnShards, splits_into_shards
 from harness._xdist import (
     CaseFileScheduling,
-    pinned_case_files,
+    pinned_cases,
     prefetch_scope,
     send_late_callbacks,
     shared_target_file,
@@ -115,10 +115,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_collection_finish(session: pytest.Session) -> None:
     harness_session = session.config.stash[session_key]
     for item in session.items:
-        # Negative items' requests are drawn when they run: they submit their cases themselves.
-        if isinstance(item, CaseItem) and not isinstance(item, NegativeItem) and not any(item.iter_markers("skip")):
+        if not isinstance(item, CaseItem) or any(item.iter_markers("skip")):
+            continue
+        if isinstance(item, NegativeItem):
+            harness_session.select_negative(item.path, item.case)  # its request is drawn once cases run
+        else:
             harness_session.select(item.case)
-    pinned = pinned_case_files(session.config, session.items)
+    pinned = pinned_cases(session.config, session.items)
     if pinned is not None:
         harness_session.pin(pinned)
 

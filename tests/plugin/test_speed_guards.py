@@ -1,19 +1,21 @@
 """What keeps ``-n auto`` fast, checked by what happened rather than by timing the run.
 
-Under xdist the controller starts the in-process services once for all workers, pins every case file to a
-worker before the first item, and each worker keeps all of its files' cases in flight from its first item;
-no case runs twice and every item of a file runs on the worker it is pinned to.
+Under xdist the controller starts the in-process services once for all workers, pins every case to a worker
+before the first item, and each worker keeps all of its cases in flight from its first item; no case runs
+twice and every item of a case runs on the worker it is pinned to. Every process starts its longest cases
+first, and drawing negative cases holds up none of the others.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness._xdist import case_file_scope, pin_case_files
+from harness._xdist import case_file_scope, pin_scope, pin_scopes
 from tests.support.pytester_project import Project
 
 STARTER = """\
@@ -67,14 +69,22 @@ def _spans(run_record: dict[str, Any]) -> Iterator[tuple[str, float, float]]:
 
 
 def test_pinning_is_deterministic_and_balanced() -> None:
-    nodeids = [f"cases/s/f{f}.yaml::c{n}::{part}" for f in range(5) for n in range(f + 1) for part in ("qa", "prod")]
+    nodeids = [f"cases/s/f{f}.yaml::c{n}::{part}" for f in range(2) for n in range(5) for part in ("qa", "prod")]
+    nodeids += [f"cases/s/service.yaml::negative-{n}::{part}" for n in range(20) for part in ("qa", "prod", "parity")]
     nodeids.append("tests/test_x.py::test_x")
-    pins = pin_case_files(nodeids, 2)
-    assert pins == pin_case_files(reversed(nodeids), 2)  # the collection's content, not its order
-    assert set(pins) == {f"cases/s/f{f}.yaml" for f in range(5)}
-    load = [sum(2 * (int(path[-6]) + 1) for path, slot in pins.items() if slot == s) for s in (0, 1)]
-    assert sorted(load) == [14, 16]  # 5 files of 2..10 items, 30 in all: as even as whole files allow
+    pins = pin_scopes(nodeids, 2)
+    assert pins == pin_scopes(reversed(nodeids), 2)  # the collection's content, not its order
+    assert pin_scope("tests/test_x.py::test_x") is None
     assert case_file_scope("tests/test_x.py::test_x") is None
+    # Cases, not files: each file's five cases are shared by both workers.
+    for f in range(2):
+        slots = [pins[f"cases/s/f{f}.yaml::c{n}"] for n in range(5)]
+        assert sorted(set(slots)) == [0, 1], slots
+    # A spec's negative cases stay together (one worker draws them) and weigh a tenth: 6 items as 2 per case.
+    assert pin_scope("cases/s/service.yaml::negative-3::qa") == "cases/s/service.yaml"
+    spec_slot = pins["cases/s/service.yaml"]
+    cases_on = [sum(1 for scope, slot in pins.items() if slot == s and "::" in scope) for s in (0, 1)]
+    assert (cases_on[spec_slot], cases_on[1 - spec_slot]) == (4, 6), pins  # loads 6 + 4 * 2 and 6 * 2
 
 
 def test_xdist_starts_the_services_once_and_runs_each_case_once_on_its_pinned_worker(pinned_suite: Project) -> None:
@@ -84,9 +94,9 @@ def test_xdist_starts_the_services_once_and_runs_each_case_once_on_its_pinned_wo
     ran_on = _ran_on(result.stdout.lines)
     case_items = {nodeid: worker for nodeid, worker in ran_on.items() if case_file_scope(nodeid)}
     assert len(case_items) == 8
-    pins = pin_case_files(ran_on, 2)
-    assert {nodeid: f"gw{pins[case_file_scope(nodeid) or '']}" for nodeid in case_items} == case_items
-    assert len(set(case_items.values())) == 2, "both workers got case files"
+    pins = pin_scopes(ran_on, 2)
+    assert {nodeid: f"gw{pins[pin_scope(nodeid) or '']}" for nodeid in case_items} == case_items
+    assert len(set(case_items.values())) == 2, "both workers got cases"
     # Every delivery once, and each worker had all of its cases in flight together: all four started before
     # the first of them ended (a file at a time, the second file would start only after the first ended).
     spans = list(_spans(json.loads((pinned_suite.root / "reports" / "run.json").read_text())))
@@ -107,3 +117,59 @@ def test_loadfile_keeps_working_with_the_shared_services(pinned_suite: Project) 
     result = pinned_suite.run("-n", "2", "--dist", "loadfile")
     result.assert_outcomes(passed=9)
     assert len(list((pinned_suite.root / "starts").iterdir())) == 1
+
+
+def _first_starts(run_json: Path) -> dict[str, float]:
+    """Case id -> when its first delivery started."""
+    starts: dict[str, float] = {}
+    for nodeid, start, _ in _spans(json.loads(run_json.read_text())):
+        case = nodeid.split("::")[1]
+        starts[case] = min(start, starts.get(case, start))
+    return starts
+
+
+def test_a_process_starts_its_longest_cases_first(project: Project) -> None:
+    project.exam_service()
+    # In file order: a case answered with an error before any model runs, then a two-turn case, then one turn.
+    project.write(
+        "cases/examgenerator/order.yaml",
+        """\
+        cases:
+          - id: rejected
+            endpoints: [qa]
+            input: {course_title: Introduction to Biology, course_topic: Cell Structure, num_questions: 0}
+            checks: [{status: 422}]
+          - id: one-turn
+            endpoints: [qa]
+            input: {course_title: Introduction to Biology, course_topic: Cell Structure, num_questions: 1}
+          - id: two-turns
+            endpoints: [qa]
+            input: {course_title: Introduction to Biology, course_topic: Cell Structure, num_questions: 1}
+            turns: [{input: {num_questions: 1}}, {input: {num_questions: 2}}]
+        """,
+    )
+    project.run("--harness-concurrency", "1", "--reference-model-latency-ms", "200").assert_outcomes(passed=3)
+    starts = _first_starts(project.root / "reports" / "run.json")
+    assert sorted(starts, key=starts.__getitem__) == ["two-turns", "one-turn", "rejected"], starts
+
+
+def test_drawing_negative_cases_holds_up_no_other_case(project: Project) -> None:
+    from tests.support.pytester_project import EXAM_SPEC
+
+    project.write("cases/examgenerator/service.yaml", EXAM_SPEC + "negative: {schema: openapi, count: 3}\n")
+    # Collected after the spec's negative cases, whose items therefore run first.
+    project.write(
+        "cases/examgenerator/zz-slow.yaml",
+        """\
+        cases:
+          - id: slow
+            endpoints: [qa]
+            input: {course_title: Introduction to Biology, course_topic: Cell Structure, num_questions: 1}
+        """,
+    )
+    for extra in ((), ("-n", "1")):
+        project.run("--reference-model-latency-ms", "300", *extra).assert_outcomes(passed=10)
+        starts = _first_starts(project.root / "reports" / "run.json")
+        negatives = [start for case, start in starts.items() if case.startswith("negative-")]
+        assert len(negatives) == 3
+        assert starts["slow"] < min(negatives), (extra, starts)  # in flight while the requests were drawn
