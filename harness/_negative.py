@@ -281,30 +281,54 @@ def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequ
     return requests
 
 
-def generate_in_child(schema: dict[str, Any], count: int, seed: int, timeout_s: float) -> list[NegativeRequest]:
-    """:func:`generate` in a child Python process, bounded by ``timeout_s``.
+class ChildDraw:
+    """:func:`generate` in a child Python process, one draw at a time; :meth:`kill` ends a draw under way.
 
     The draw is a second or more of CPU (hypothesis): in this process it would hold the GIL, and with it the
     loop that delivers every other case, while a child runs beside it on another core. A child also imports
     hypothesis without pytest's assertion rewriting, which pytest applies to every module of a plugin's
     package and, where bytecode is not written (``PYTHONDONTWRITEBYTECODE``), redoes in every process.
     """
-    command = [sys.executable, "-m", "harness._negative"]
-    payload = json.dumps({"schema": schema, "count": count, "seed": seed})
-    try:
-        done = subprocess.run(command, input=payload, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
-        raise HarnessError(
-            f"drawing {count} negative cases took over {timeout_s:.0f} s; lower negative: count, or simplify "
-            "the request schema"
-        ) from None
-    except OSError as exc:
-        raise HarnessError(f"cannot start a Python process to draw the negative cases: {exc}") from None
-    if done.returncode == _CHILD_HARNESS_ERROR:
-        raise HarnessError(done.stderr.strip())
-    if done.returncode != 0:
-        raise HarnessError(f"drawing the negative cases failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
-    return [NegativeRequest(**entry) for entry in json.loads(done.stdout)]
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._killed = False
+
+    def run(self, schema: dict[str, Any], count: int, seed: int, timeout_s: float) -> list[NegativeRequest]:
+        """The drawn requests, as :func:`generate` returns them; a ``HarnessError`` says why not."""
+        if self._killed:
+            raise HarnessError("the run ended before the negative cases were drawn")
+        payload = json.dumps({"schema": schema, "count": count, "seed": seed})
+        try:
+            process = self._process = subprocess.Popen(
+                [sys.executable, "-m", "harness._negative"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError as exc:
+            raise HarnessError(f"cannot start a Python process to draw the negative cases: {exc}") from None
+        try:
+            out, err = process.communicate(payload, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise HarnessError(
+                f"drawing {count} negative cases took over {timeout_s:.0f} s; lower negative: count, or "
+                "simplify the request schema"
+            ) from None
+        if process.returncode == _CHILD_HARNESS_ERROR:
+            raise HarnessError(err.strip())
+        if process.returncode != 0:
+            raise HarnessError(f"drawing the negative cases failed (exit {process.returncode}): {err.strip()[-2000:]}")
+        return [NegativeRequest(**entry) for entry in json.loads(out)]
+
+    def kill(self) -> None:
+        """End a draw under way (the run is ending); later draws fail at once."""
+        self._killed = True
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
 
 
 _CHILD_HARNESS_ERROR = 3

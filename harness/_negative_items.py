@@ -62,7 +62,7 @@ class NegativeItem(CaseItem):
 
     def setup(self) -> None:
         try:
-            requests, cases = self.config.stash[session_key].negative_cases(self.path)
+            requests, cases = self.config.stash[session_key].negative_cases(self.path, self.case)
             index = int(self.case.id.rpartition("-")[2])
             self.request, self.case = requests[index], cases[index]
         except HarnessError as exc:

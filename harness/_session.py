@@ -26,7 +26,7 @@ from harness._options import HarnessSettings
 
 if TYPE_CHECKING:
     from harness._case import ResolvedCase
-    from harness._negative import NegativeRequest
+    from harness._negative import ChildDraw, NegativeRequest
     from harness._runner import CaseRunner, Target
     from harness._spec import ServiceSpec
 
@@ -82,6 +82,7 @@ class HarnessSession:
         """Spec path -> one of its selected negative case templates (they share file and line)."""
         self._negative_draws: dict[Path, concurrent.futures.Future[NegativeDraw]] = {}
         self._drawing: concurrent.futures.ThreadPoolExecutor | None = None
+        self._child_draw: ChildDraw | None = None
         self.runner: CaseRunner | None = None
         self.startup_error: HarnessError | None = None
         self._stop_target: Any = None
@@ -283,9 +284,10 @@ class HarnessSession:
             runner.submit_all(sorted(self.selected.get(case.file, []), key=expected_cost, reverse=True))
         runner.submit(case)
 
-    def negative_cases(self, spec_path: Path) -> NegativeDraw:
-        """The drawn requests and cases of the spec's negative cases, drawn once per process and submitted
-        unless another process may run some of them; a failure to draw is raised for each of them."""
+    def negative_cases(self, spec_path: Path, template: ResolvedCase) -> NegativeDraw:
+        """The drawn requests and cases of the spec's negative cases (``template`` is one of them), drawn once per
+        process and submitted unless another process may run some of them; a failure to draw is raised for each."""
+        self.negative.setdefault(spec_path, template)
         self.prefetch()
         # Bounded by the child's own timeout (and the schema fetch's), so this waits for no longer than those.
         return self._draw_negative(spec_path).result()
@@ -295,19 +297,23 @@ class HarnessSession:
         # are in flight: drawing would otherwise hold up this process's first item.
         if spec_path not in self._negative_draws:
             if self._drawing is None:
+                from harness._negative import ChildDraw
+
+                self._child_draw = ChildDraw()
                 self._drawing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="harness-negative")
             self._negative_draws[spec_path] = self._drawing.submit(self._draw_and_submit, spec_path)
         return self._negative_draws[spec_path]
 
     def _draw_and_submit(self, spec_path: Path) -> NegativeDraw:
-        from harness._negative import generate_in_child, request_schema, template_cases, with_request
+        from harness._negative import request_schema, template_cases, with_request
 
         runner = self.get_runner()
         spec = self.spec_at(spec_path)
         assert spec.negative is not None
         template = self.negative[spec_path]
         schema = request_schema(spec, spec_path, runner.target.base_url, self.settings.timeout_s)
-        requests = generate_in_child(schema, spec.negative.count, self.settings.seed, NEGATIVE_DRAW_WAIT_S)
+        assert self._child_draw is not None
+        requests = self._child_draw.run(schema, spec.negative.count, self.settings.seed, NEGATIVE_DRAW_WAIT_S)
         templates = template_cases(spec, template.file, template.line)
         cases = [with_request(t, r) for t, r in zip(templates, requests, strict=True)]
         if self.prefetch_scope is Prefetch.ALL:
@@ -389,8 +395,9 @@ class HarnessSession:
 
     def close(self) -> None:
         """Count late callbacks, stop the runner and anything started in-process."""
-        if self._drawing is not None:
-            self._drawing.shutdown(wait=True, cancel_futures=True)  # a draw under way uses the runner: let it end
+        if self._drawing is not None and self._child_draw is not None:
+            self._child_draw.kill()
+            self._drawing.shutdown(wait=True, cancel_futures=True)  # before the runner its thread submits to stops
             self._drawing = None
         if self.runner is not None:
             self.late_callbacks += len(self.runner.late_callbacks)

@@ -199,8 +199,9 @@ def test_env_token_is_used_when_no_option(
     result.assert_outcomes(failed=1)
 
 
-def test_xdist_keeps_each_case_file_on_one_worker(suite: Project) -> None:
-    # Several small files, so plain load scheduling would spread each one over both workers.
+def test_xdist_keeps_each_case_on_one_worker_and_shares_files(suite: Project) -> None:
+    # A case's QA, prod and parity items share one result: they must run where it was delivered. Files are
+    # shared out case by case, so a file of slow cases keeps both workers busy.
     for number in range(4):
         cases = "\n".join(
             f"  - id: c{number}-{n}\n    input: {{course_title: Introduction to Biology, course_topic: Cell Structure,"
@@ -210,15 +211,17 @@ def test_xdist_keeps_each_case_file_on_one_worker(suite: Project) -> None:
         suite.write(f"cases/examgenerator/file{number}.yaml", f"cases:\n{cases}\n")
     result = suite.run("-n", "2", "-v", "-k", "file")
     result.assert_outcomes(passed=48)
-    workers: dict[str, set[str]] = {}
+    by_case: dict[str, set[str]] = {}
+    by_file: dict[str, set[str]] = {}
     for line in result.stdout.lines:
         if "PASSED" in line and "file" in line and line.startswith("[gw"):
             worker = line.split("]", 1)[0].strip("[")
-            path = line.split()[-1].split("::", 1)[0]
-            workers.setdefault(path, set()).add(worker)
-    assert len(workers) == 4
-    assert all(len(ran_on) == 1 for ran_on in workers.values()), workers
-    assert len(set().union(*workers.values())) == 2, "both workers got files"
+            path, case, _ = line.split()[-1].split("::")
+            by_case.setdefault(f"{path}::{case}", set()).add(worker)
+            by_file.setdefault(path, set()).add(worker)
+    assert len(by_case) == 16
+    assert all(len(ran_on) == 1 for ran_on in by_case.values()), by_case
+    assert all(len(ran_on) == 2 for ran_on in by_file.values()), by_file
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])

@@ -11,7 +11,7 @@ import yaml
 
 from harness._case import Case
 from harness._errors import HarnessError
-from harness._negative import generate, mutations, openapi_request_schema
+from harness._negative import ChildDraw, generate, mutations, openapi_request_schema
 
 PERSON: dict[str, Any] = {
     "type": "object",
@@ -100,3 +100,15 @@ def test_openapi_request_schema_inlines_refs_and_names_what_is_missing() -> None
 def test_a_schema_nothing_can_be_drawn_from_is_an_error() -> None:
     with pytest.raises(HarnessError, match="not a valid JSON Schema"):
         generate({"type": "object", "properties": {"a": {"type": "nonsense"}}}, 3, seed=1)
+
+
+def test_a_child_process_draws_what_this_process_would() -> None:
+    draw = ChildDraw()
+    assert draw.run(PERSON, 12, 5, timeout_s=60) == generate(PERSON, 12, seed=5)
+    with pytest.raises(HarnessError, match="not a valid JSON Schema"):  # the child's error, as one message
+        draw.run({"type": "object", "properties": {"a": {"type": "nonsense"}}}, 3, 1, timeout_s=60)
+    with pytest.raises(HarnessError, match=r"took over 0 s; lower negative: count"):
+        draw.run(PERSON, 12, 5, timeout_s=0.01)
+    draw.kill()
+    with pytest.raises(HarnessError, match="the run ended before the negative cases were drawn"):
+        draw.run(PERSON, 12, 5, timeout_s=60)
