@@ -301,7 +301,7 @@ class ChildDraw:
         payload = json.dumps({"schema": schema, "count": count, "seed": seed})
         try:
             process = self._process = subprocess.Popen(
-                [sys.executable, "-m", "harness._negative"],
+                [sys.executable, "-c", _CHILD_CODE, str(Path(__file__).resolve().parent.parent)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -332,10 +332,15 @@ class ChildDraw:
 
 
 _CHILD_HARNESS_ERROR = 3
+# The folder holding this package goes last on the child's path: it finds this harness even when pytest put
+# it on the parent's path (ini pythonpath, a rootdir conftest) rather than an install.
+_CHILD_CODE = (
+    "import sys; sys.path.append(sys.argv[1]); from harness._negative import _child_main; sys.exit(_child_main())"
+)
 
 
 def _child_main() -> int:
-    """``python -m harness._negative``: a JSON request on stdin, the drawn requests as JSON on stdout."""
+    """The child's side: a JSON request on stdin, the drawn requests as JSON on stdout."""
     asked = json.load(sys.stdin)
     try:
         requests = generate(asked["schema"], asked["count"], asked["seed"])
@@ -487,7 +492,3 @@ def request_schema(spec: ServiceSpec, spec_path: Path, base_url: str, timeout_s:
         return load_schema_file(Path(where))
     endpoint = spec.endpoint(negative.endpoint)
     return openapi_request_schema(fetch_openapi(where, timeout_s), endpoint.path, endpoint.method, where)
-
-
-if __name__ == "__main__":
-    sys.exit(_child_main())
