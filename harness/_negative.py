@@ -12,9 +12,9 @@ shape (``_parity``'s error parity).
 When: case ids (``negative-0`` …) exist at collection, so ``-k``, ``--lf`` and xdist work; the bodies are
 drawn once the process starts running cases (in the background, while the other cases are in flight), because
 ``schema: openapi`` reads the document the target serves (``GET /openapi.json``), which exists only once the
-target runs. A schema file is read at the
-same point, so both sources behave alike. The draw is a pure function of the schema, the kind and
-``--harness-seed``: every process (each xdist worker) and every rerun draws the same bodies.
+target runs. A schema file is read at the same point, so both sources behave alike. The draw runs in a child
+process (:class:`ChildDraw`) and is a pure function of the schema, the kind and ``--harness-seed``: every
+process (each xdist worker) and every rerun draws the same bodies.
 """
 
 from __future__ import annotations
