@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from harness._checks import CheckSettings
 from harness._errors import HarnessError
+from harness._imports import load_off_loop
 from harness._outcome import Outcome
 from harness._parity import comparable_text
 from harness._similarity import TextSimilarity
@@ -72,7 +73,8 @@ class Embedder:
 
     async def similarity(self, texts: Sequence[str]) -> EmbeddingSimilarity:
         """Embed ``texts`` in one call; the result compares any two of them. Raises ``EmbeddingError``."""
-        import openai  # lazy: the plugin stays cheap to import
+        await load_off_loop("openai")  # lazy: the plugin stays cheap to import; never imported on the loop
+        import openai
 
         unique = list(dict.fromkeys(t for t in texts if t.strip()))
         if not unique:
@@ -96,13 +98,17 @@ class Embedder:
         return EmbeddingSimilarity({text: list(d.embedding) for text, d in zip(unique, data, strict=True)}, self.model)
 
 
+def wants_embeddings(level: str, noise_aware: bool) -> bool:
+    """Whether parity at ``level`` compares texts by embeddings when an embedder is configured."""
+    return level != "lexical" if noise_aware else level == "semantic"
+
+
 async def parity_similarity(
     settings: CheckSettings, level: str, noise_aware: bool, outcomes: Sequence[Outcome]
 ) -> TextSimilarity | None:
     """The similarity a case's parity uses on ``outcomes``: their embeddings when ``level`` is ``semantic``
     (noise-aware: any level but ``lexical``) and an embedder is configured, else None (lexical)."""
     embedder = Embedder.from_settings(settings)
-    wanted = level != "lexical" if noise_aware else level == "semantic"
-    if embedder is None or not wanted or not all(o.succeeded for o in outcomes):
+    if embedder is None or not wants_embeddings(level, noise_aware) or not all(o.succeeded for o in outcomes):
         return None  # error parity (a side failed) compares statuses and shapes, not texts
     return await embedder.similarity([comparable_text(o) for o in outcomes])

@@ -23,8 +23,9 @@ from harness._case import ResolvedCase
 from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
 from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
-from harness._embeddings import EmbeddingError, parity_similarity
+from harness._embeddings import EmbeddingError, parity_similarity, wants_embeddings
 from harness._errors import HarnessError, HarnessUsageError
+from harness._imports import warm
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
 from harness._pointer import resolve_pointer, set_pointer
@@ -434,6 +435,19 @@ class CaseRunner:
                 future = asyncio.run_coroutine_threadsafe(self._run_case(case), self._loop)
                 self._futures[case.key] = future
             return future
+
+    def warm_up(self, cases: Iterable[ResolvedCase]) -> None:
+        """Import in the background what these cases' checks and parity import at first use (``_imports``)."""
+        modules: set[str] = set()
+        embedder = bool(self.check_settings.embeddings_base_url)
+        for case in cases:
+            for name, _ in [*case.checks, *(check for _, turn_checks in case.turns for check in turn_checks)]:
+                modules.update(get_check(name).imports)
+            if len(case.case.endpoints) == 2 and case.parity.level != "none":
+                modules.add("deepdiff")  # body comparison, and the diff of a failure
+                if embedder and wants_embeddings(case.parity.level, case.parity.noise_samples >= 2):
+                    modules.add("openai")
+        warm(modules)
 
     def submit_all(self, cases: Iterable[ResolvedCase]) -> None:
         """Start many cases; they queue on the concurrency bound in this order."""

@@ -274,6 +274,7 @@ class HarnessSession:
             else:
                 ahead = []
             runner.submit_all(sorted(ahead, key=expected_cost, reverse=True))
+            runner.warm_up([*ahead, *self.negative.values()])
             for spec_path, template in self.negative.items():
                 if self.prefetch_scope is Prefetch.ALL or template.key in self.pinned:
                     self._draw_negative(spec_path)

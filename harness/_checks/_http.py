@@ -117,7 +117,7 @@ def check_error_shape(ctx: CheckContext, arg: Any) -> None:
         raise CheckFailed(f"expected error type {wanted['type']!r}, got {shape.describe()}: {short_repr(body)}")
 
 
-@check("json_schema", arg_schema={"type": "object"})
+@check("json_schema", arg_schema={"type": "object"}, imports=("jsonschema",))
 def check_json_schema(ctx: CheckContext, arg: Any) -> None:
     """The JSON body validates against the given JSON Schema."""
     import jsonschema  # lazy, like every heavy import of the checks

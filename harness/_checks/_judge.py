@@ -13,6 +13,7 @@ from typing import Any
 
 from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed, CheckSkipped
+from harness._imports import load_off_loop
 from harness._render import head, short_repr
 
 GRADER_INSTRUCTIONS = (
@@ -68,6 +69,7 @@ def parse_verdict(content: str) -> tuple[float, str]:
         "required": ["rubric"],
         "additionalProperties": False,
     },
+    imports=("openai",),
 )
 async def check_llm_judge(ctx: CheckContext, arg: Any) -> None:
     """A grader model scores the text against a rubric: {rubric, threshold (default 0.7), model}."""
@@ -77,7 +79,8 @@ async def check_llm_judge(ctx: CheckContext, arg: Any) -> None:
         raise CheckSkipped(_NOT_CONFIGURED)
     threshold = float(arg.get("threshold", 0.7))
     text = ctx.require_text()
-    import openai  # lazy: 1 s of import for a grader most runs never call
+    await load_off_loop("openai")  # lazy: a grader most runs never call, and never imported on the loop
+    import openai
 
     client = openai.AsyncOpenAI(
         base_url=settings.judge_base_url,

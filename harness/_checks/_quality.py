@@ -10,7 +10,7 @@ from harness._errors import CheckFailed
 from harness._render import excerpt, first_difference
 
 
-@check("no_mojibake", arg_schema={"type": "null"})
+@check("no_mojibake", arg_schema={"type": "null"}, imports=("ftfy", "ftfy.badness"))
 def check_no_mojibake(ctx: CheckContext, arg: Any) -> None:
     """No U+FFFD and no text that reads as UTF-8 decoded with the wrong codec (e.g. "cafÃ©")."""
     text = ctx.require_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -90,6 +90,8 @@ class RegisteredCheck:
     """First line of the function's docstring."""
     arg_schema: dict[str, Any] | None
     """JSON-Schema fragment for the case-file argument; None accepts anything."""
+    imports: tuple[str, ...] = ()
+    """Modules the check imports lazily: a run whose cases name it imports them ahead, in the background."""
 
     def arg_errors(self, arg: Any) -> list[str]:
         """Describe why ``arg`` does not fit ``arg_schema`` (empty when it fits)."""
@@ -138,11 +140,13 @@ def register_check(
     scope: Scope = "side",
     arg_schema: dict[str, Any] | None = None,
     replace: bool = False,
+    imports: Sequence[str] = (),
 ) -> None:
     """Add ``fn`` to the registry under ``name``.
 
     ``scope="side"`` checks run on the QA and the prod outcome separately; ``scope="pair"`` checks run once
-    per case with ``ctx.outcome`` (QA) and ``ctx.other`` (prod). Registering a name taken by another
+    per case with ``ctx.outcome`` (QA) and ``ctx.other`` (prod). ``imports`` names heavy modules the check
+    imports lazily, for the run to import ahead while its first deliveries wait. Registering a name taken by another
     function raises ``HarnessError`` unless ``replace=True``; the same function again replaces itself.
     """
     if not name or not name.replace("_", "").replace("-", "").isalnum():
@@ -168,7 +172,9 @@ def register_check(
         except jsonschema.SchemaError as exc:
             raise HarnessError(f"check {name!r}: arg_schema is not a valid JSON Schema: {exc.message}") from exc
     doc = (inspect.getdoc(fn) or "").strip().splitlines()
-    _REGISTRY[name] = RegisteredCheck(name=name, fn=fn, scope=scope, doc=doc[0] if doc else "", arg_schema=arg_schema)
+    _REGISTRY[name] = RegisteredCheck(
+        name=name, fn=fn, scope=scope, doc=doc[0] if doc else "", arg_schema=arg_schema, imports=tuple(imports)
+    )
 
 
 def check(
@@ -177,6 +183,7 @@ def check(
     scope: Scope = "side",
     arg_schema: dict[str, Any] | None = None,
     replace: bool = False,
+    imports: Sequence[str] = (),
 ) -> Callable[[F], F]:
     """Decorator form of ``register_check``; returns the function unchanged.
 
@@ -190,7 +197,7 @@ def check(
     """
 
     def decorate(fn: F) -> F:
-        register_check(name, fn, scope=scope, arg_schema=arg_schema, replace=replace)
+        register_check(name, fn, scope=scope, arg_schema=arg_schema, replace=replace, imports=imports)
         return fn
 
     return decorate
