@@ -660,6 +660,7 @@ _NO_OUTPUT = {
     "callback_bad_signature",
     "callback_replayed",
     "callback_too_large",
+    "callback_flood",
     "stream_no_terminator",
     "stream_error_event",
     "stream_error_chunk",

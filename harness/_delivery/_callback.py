@@ -21,7 +21,7 @@ from harness._delivery._exchange import (
     send_options,
     show_lines,
 )
-from harness._delivery._receiver import CallbackDelivery, CallbackReceiver, CallbackSlot
+from harness._delivery._receiver import KEPT_PER_JOB, CallbackDelivery, CallbackReceiver, CallbackSlot
 from harness._delivery._signatures import HmacBodySignature, SignatureScheme
 from harness._errors import HarnessUsageError, ServiceUnreachable
 from harness._outcome import Outcome, Problem
@@ -43,13 +43,14 @@ class CallbackAdapter:
     duplicates. Every wait is bounded by ``request.timeout_s`` from the moment the request is sent.
 
     Rejected deliveries (unsigned, badly signed or stale, replayed from another job, over the
-    receiver's size limit) never end the wait nor become the result: anyone who can reach the
-    receiver can send them. They are listed in the transcript, and are a problem only when no
-    authentic delivery arrives in time.
+    receiver's size limit, past the job's share of deliveries) never end the wait nor become the
+    result: anyone who can reach the receiver can send them. They are listed in the transcript, and
+    are a problem only when no authentic delivery arrives in time.
 
     Problems: ``callback_never_arrived``, ``callback_duplicate``, ``callback_late``,
     ``callback_wrong_id``, ``callback_bad_signature``, ``callback_unsigned``, ``callback_replayed``,
-    ``callback_too_large``, ``callback_bad_payload`` (not JSON), ``callback_no_ack_id`` (2xx
+    ``callback_too_large``, ``callback_flood`` (past the job's share, ``KEPT_PER_JOB``, only counted),
+    ``callback_bad_payload`` (not JSON), ``callback_no_ack_id`` (2xx
     acknowledgement without a job id), ``timeout`` (no acknowledgement in time), ``transport_error``.
     A non-2xx acknowledgement is recorded and returned without a problem.
     """
@@ -130,6 +131,8 @@ class CallbackAdapter:
             outcome.timings.total_s = waited
             outcome.problems.extend(_unanswered(deliveries, slot, waited))
             outcome.transcript.append(f"~ no authentic callback within {waited:.1f} s")
+        if slot.refused:
+            outcome.transcript.append(f"~ {_refused(slot)}")
         late = [delivery for delivery in late if delivery.authentic]
         if late:
             outcome.problems.append(
@@ -214,6 +217,8 @@ def _unanswered(deliveries: list[CallbackDelivery], slot: CallbackSlot, waited: 
     replayed = [d for d in deliveries if d.verdict == "replayed"]
     if replayed:
         problems.append(Problem("callback_replayed", f"{len(replayed)} callback(s): {replayed[0].detail}, {within}"))
+    if slot.refused:
+        problems.append(Problem("callback_flood", f"{_refused(slot)}, {within}"))
     too_large = [d for d in deliveries if d.verdict == "too_large"]
     if too_large:
         problems.append(Problem("callback_too_large", f"{len(too_large)} callback(s): {too_large[0].detail}, {within}"))
@@ -225,6 +230,13 @@ def _unanswered(deliveries: list[CallbackDelivery], slot: CallbackSlot, waited: 
             )
         )
     return problems
+
+
+def _refused(slot: CallbackSlot) -> str:
+    return (
+        f"{slot.refused} more callback(s) answered 429 unread: a job may send {KEPT_PER_JOB} callbacks, "
+        "or twice the receiver's body limit in all"
+    )
 
 
 def _problems(authentic: list[CallbackDelivery], slot: CallbackSlot, payload_id: str) -> list[Problem]:

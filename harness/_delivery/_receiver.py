@@ -17,6 +17,8 @@ asked for it even when the payload carries the wrong job id. Answers:
   who can reach the receiver can post to it, so only an authentic delivery may become the result;
 - ``400`` when the body is not JSON, ``405`` for a non-POST;
 - ``413`` for a body over ``max_body_bytes``: reading stops at the limit, nothing is kept;
+- ``429`` once a job has had its share (``KEPT_PER_JOB`` deliveries, or twice ``max_body_bytes`` of bodies),
+  without reading the body: a job's URL posted to a thousand times costs a counter, not a thousand bodies;
 - ``404`` for a path no job expects, without reading the body: such requests are counted, and the
   first few are kept without their bodies, so a flood of them cannot grow memory.
 """
@@ -52,6 +54,11 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 # Requests to unknown paths kept for the report (without bodies); later ones are only counted.
 _UNEXPECTED_KEPT = 100
+
+# Deliveries one job may make that are read and kept; later ones are answered 429 unread and only counted,
+# as are any once the job's kept bodies reach twice the per-delivery limit. A known job's URL can then
+# cost at most that much memory, however often a service (or whoever learnt the URL) posts to it.
+KEPT_PER_JOB = 20
 
 # Verdicts of deliveries that passed verification, or for which none was asked. Only these end a
 # wait and become a result; the others may come from anyone who can reach the receiver.
@@ -139,6 +146,10 @@ class CallbackSlot:
         self.job_id: str | None = None
         """Set by the adapter once the service acknowledges; recorded on late deliveries."""
         self.closed = False
+        self.refused = 0
+        """Deliveries answered 429 unread: past the job's share (``KEPT_PER_JOB``, or its bytes)."""
+        self._kept = 0
+        self._kept_bytes = 0
         self._receiver = receiver
         self._deliveries: list[CallbackDelivery] = []
         self._late: list[CallbackDelivery] = []
@@ -172,6 +183,8 @@ class CallbackSlot:
 
     def _add(self, delivery: CallbackDelivery) -> None:
         """Record an arrival (receiver thread, lock held) and wake the waiting loop."""
+        self._kept += 1
+        self._kept_bytes += len(delivery.body)
         if delivery.late:
             self._late.append(delivery)
             return
@@ -357,6 +370,12 @@ class CallbackReceiver:
             status, answer = 404, {"error": f"no job expects a callback at {path}"}
         elif method != "POST":
             status, answer = 405, {"error": "callbacks are POSTed"}
+        elif self._refuse(token):
+            status = 429
+            answer = {
+                "error": f"this job has had its share of callbacks ({KEPT_PER_JOB} deliveries, or "
+                f"{2 * self.max_body_bytes} bytes of bodies); this one was not read"
+            }
         else:
             try:
                 body = await self._read_body(headers, receive)
@@ -375,6 +394,15 @@ class CallbackReceiver:
             }
         )
         await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+    def _refuse(self, token: str) -> bool:
+        """Whether the job at ``token`` has had its share of deliveries; if so, count one more refused."""
+        with self._lock:
+            slot = self._slots[token]
+            if slot._kept < KEPT_PER_JOB and slot._kept_bytes < 2 * self.max_body_bytes:
+                return False
+            slot.refused += 1
+            return True
 
     async def _read_body(self, headers: dict[str, str], receive: _Receive) -> bytearray | None:
         """The body, or None once it passes ``max_body_bytes`` (what was read so far is dropped)."""

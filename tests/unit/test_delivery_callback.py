@@ -17,6 +17,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from harness._delivery import CallbackAdapter, CallbackReceiver
+from harness._delivery._receiver import KEPT_PER_JOB
 from harness._errors import HarnessError
 from harness._outcome import Outcome
 from harness._spec import EndpointSpec, OutputPointers
@@ -276,6 +277,23 @@ def test_forgeries_alone_are_named_problems_after_the_wait(receiver: CallbackRec
     assert kinds(outcome) == ["callback_bad_signature", "callback_unsigned"]
     assert all("no verified callback" in problem.message for problem in outcome.problems)
     assert outcome.body is None
+
+
+def test_a_flood_of_forgeries_is_refused_past_the_jobs_share_and_named(receiver: CallbackReceiver) -> None:
+    statuses: list[int] = []
+
+    async def plan(url: str, job_id: str) -> None:
+        for _ in range(KEPT_PER_JOB + 5):
+            statuses.append(await post(url, payload(job_id), secret=OTHER_SECRET))
+        statuses.append(await post(url, payload(job_id)))  # the genuine one, too late to be read
+
+    outcome, _ = run_job(receiver, plan, timeout_s=1.5)
+    assert statuses == [401] * KEPT_PER_JOB + [429] * 6
+    assert kinds(outcome) == ["callback_bad_signature", "callback_flood"]
+    flood = next(problem.message for problem in outcome.problems if problem.kind == "callback_flood")
+    assert flood.startswith(f"6 more callback(s) answered 429 unread: a job may send {KEPT_PER_JOB} callbacks")
+    assert outcome.transcript[-2].startswith("~ no authentic callback within")
+    assert outcome.transcript[-1].startswith("~ 6 more callback(s) answered 429 unread")
 
 
 @pytest.mark.parametrize("size", [60_000, 9_000_000])

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from harness._delivery import CallbackReceiver
+from harness._delivery._receiver import KEPT_PER_JOB
 from harness._errors import HarnessError
 
 MB = 1024 * 1024
@@ -72,6 +73,33 @@ def test_the_body_limit_is_configurable_and_a_body_at_the_limit_is_accepted() ->
     asyncio.run(main())
     with pytest.raises(HarnessError, match="max_body_bytes"):
         CallbackReceiver(max_body_bytes=0)
+
+
+def test_a_jobs_url_keeps_a_bounded_share_of_deliveries_however_often_it_is_posted_to() -> None:
+    async def main() -> None:
+        with CallbackReceiver(max_body_bytes=MB) as receiver:
+            by_count = receiver.expect()
+            by_bytes = receiver.expect()
+            async with httpx.AsyncClient(timeout=30.0) as client:
+                posts = range(KEPT_PER_JOB + 5)
+                counted = [(await client.post(by_count.url, content=b"{}")).status_code for _ in posts]
+                tracemalloc.start()
+                try:
+                    big = b'"' + b"x" * (MB * 9 // 10) + b'"'
+                    sized = [(await client.post(by_bytes.url, content=big)).status_code for _ in range(30)]
+                    peak = tracemalloc.get_traced_memory()[1]
+                finally:
+                    tracemalloc.stop()
+            kept_by_count, _ = by_count.close()
+            kept_by_bytes, _ = by_bytes.close()
+        assert counted == [200] * KEPT_PER_JOB + [429] * 5
+        assert (len(kept_by_count), by_count.refused) == (KEPT_PER_JOB, 5)
+        # Twice the 1 MB limit: the third 0.9 MB body is read (1.8 MB kept before it), the rest are not.
+        assert sized == [200] * 3 + [429] * 27
+        assert (len(kept_by_bytes), by_bytes.refused) == (3, 27)
+        assert peak < 12 * MB  # 30 MB were posted; three bodies, each read once and parsed once, were kept
+
+    asyncio.run(main())
 
 
 def test_posts_to_unknown_paths_are_counted_and_not_kept() -> None:
