@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness._api import (
         Deliverer,
+        acompare,
         adeliver,
         arun_check,
         assert_passed,
@@ -64,6 +65,7 @@ _EXPORTS = {
     "harness._api": (
         "Deliverer",
         "adeliver",
+        "acompare",
         "arun_check",
         "assert_passed",
         "compare",
@@ -121,6 +123,7 @@ __all__ = [
     "ServiceUnreachable",
     "Target",
     "Timings",
+    "acompare",
     "adeliver",
     "arun_check",
     "assert_passed",

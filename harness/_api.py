@@ -21,6 +21,7 @@ from harness._case import ParityLevel
 from harness._checks import CheckContext, CheckResult, CheckSettings
 from harness._checks import run_check as _run_registered_check
 from harness._delivery import CallbackReceiver
+from harness._embeddings import EmbeddingError, parity_similarity, wants_embeddings
 from harness._errors import CheckFailed, HarnessUsageError
 from harness._outcome import Outcome
 from harness._parity import ParityReport
@@ -124,6 +125,11 @@ class Deliverer:
         self.timeout_s = timeout_s or runner.timeout_s
         self._load_spec = load_spec
         self._on_outcome = on_outcome
+
+    @property
+    def settings(self) -> CheckSettings:
+        """The run's check settings (the judge and the embedder), for ``run_check`` and ``compare``."""
+        return self.runner.check_settings
 
     def _prepare(
         self,
@@ -327,11 +333,39 @@ def compare(
     level: ParityLevel = "structural",
     threshold: float = 0.8,
     ignore_paths: Sequence[str] = (),
+    settings: CheckSettings | None = None,
 ) -> ParityReport:
     """Compare a QA and a prod outcome at ``level`` (``exact``, ``normalized``, ``structural``, ``semantic``,
-    ``none``), as a case's ``parity:`` does: ``threshold`` for ``semantic``, ``ignore_paths`` (JSON pointers)
-    left out of the body comparison. Returns the ``ParityReport`` with its diffs."""
-    return _compare(level, qa, prod, threshold=threshold, ignore_paths=ignore_paths)
+    ``lexical``, ``none``), as a case's ``parity:`` does: ``threshold`` for ``semantic`` and ``lexical``,
+    ``ignore_paths`` (JSON pointers) left out of the body comparison. ``semantic`` asks the embedder of
+    ``settings`` (``harness_deliver.settings`` in a test: the run's), else is judged lexically, as the report
+    says. Returns the ``ParityReport`` with its diffs."""
+    if settings is None or not settings.embeddings_base_url or not wants_embeddings(level, False):
+        return _compare(level, qa, prod, threshold=threshold, ignore_paths=ignore_paths)
+    _no_running_loop("compare", "await harness.acompare(...) (with an embedder, the comparison awaits it)")
+    return asyncio.run(
+        acompare(qa, prod, level=level, threshold=threshold, ignore_paths=ignore_paths, settings=settings)
+    )
+
+
+async def acompare(
+    qa: Outcome,
+    prod: Outcome,
+    *,
+    level: ParityLevel = "structural",
+    threshold: float = 0.8,
+    ignore_paths: Sequence[str] = (),
+    settings: CheckSettings | None = None,
+) -> ParityReport:
+    """``compare`` for asyncio code (the embeddings request is awaited). Arguments as for ``compare``; an embedder
+    that cannot be reached makes a failed report saying so, as in a case's parity item."""
+    try:
+        similarity = await parity_similarity(settings or CheckSettings(), level, False, [qa, prod])
+    except EmbeddingError as exc:
+        return ParityReport(level, False, f"parity not judged: {exc}")
+    return await asyncio.to_thread(
+        _compare, level, qa, prod, threshold=threshold, ignore_paths=ignore_paths, similarity=similarity
+    )
 
 
 def failure_lines(*verdicts: Outcome | CheckResult | ParityReport) -> list[str]:

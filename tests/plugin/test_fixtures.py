@@ -92,6 +92,10 @@ async def test_deliver_from_async_code(harness_deliver):
     outcome = await harness_deliver.adeliver("studycompanion", "prod", chat)
     assert (outcome.delivery, outcome.problems) == ("sse", [])
     assert (await harness.arun_check(outcome, "retrieval_miss")).passed
+    qa = await harness_deliver.adeliver("studycompanion", "qa", {**chat, "conversation_id": "py-1-qa"})
+    parity = await harness.acompare(qa, outcome, level="semantic", settings=harness_deliver.settings)
+    assert parity.judge.startswith("embeddings: "), parity.summary  # the run's embedder, not the lexical stand-in
+    harness.assert_passed(parity)
 """
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+import harness
 from harness._checks import CheckSettings
 from harness._embeddings import Embedder, EmbeddingError, parity_similarity
+from harness._errors import HarnessUsageError
 from harness._parity import compare, compare_with_noise
 from harness._serving import ServerThread, bind, quiet_config
 from reference_services.model import create_model_app
@@ -57,6 +59,28 @@ def test_semantic_parity_says_which_embedder_judged(model_url: str, make_outcome
     assert not compare("lexical", qa, prod, threshold=0.7, similarity=similarity).passed
     noise = compare_with_noise([qa, qa], [prod, prod], similarity=similarity)
     assert noise.judge == "embeddings: reference-embedding"
+
+
+def test_the_python_compare_asks_the_embedder_it_is_given(model_url: str, make_outcome: Any) -> None:
+    qa, prod = make_outcome(GDP), make_outcome(PARAPHRASE, endpoint="prod")
+    settings = CheckSettings(embeddings_base_url=model_url, embeddings_model="reference-embedding")
+    judged = harness.compare(qa, prod, level="semantic", threshold=0.7, settings=settings)
+    assert (judged.passed, judged.judge) == (True, "embeddings: reference-embedding"), judged.summary
+    lexical = harness.compare(qa, prod, level="semantic", threshold=0.7)  # no embedder given
+    assert not lexical.passed
+    assert lexical.judge != judged.judge
+
+    async def in_a_loop() -> str:
+        with pytest.raises(HarnessUsageError, match=r"harness.compare\(\) was called inside a running event loop"):
+            harness.compare(qa, prod, level="semantic", settings=settings)
+        report = await harness.acompare(qa, prod, level="semantic", threshold=0.7, settings=settings)
+        return report.judge
+
+    assert asyncio.run(in_a_loop()) == "embeddings: reference-embedding"
+    gone = CheckSettings(embeddings_base_url="http://127.0.0.1:9/v1", embeddings_model="m")
+    unjudged = harness.compare(qa, prod, level="semantic", settings=gone)
+    assert not unjudged.passed
+    assert unjudged.summary.startswith("parity not judged: ")
 
 
 def test_embeddings_only_where_they_judge(model_url: str, make_outcome: Any) -> None:
