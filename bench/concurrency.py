@@ -6,6 +6,7 @@ and with ``-n auto`` on top. Prints wall times of the whole ``pytest`` process a
 one-at-a-time baseline and the one-process run of the same invocation.
 
     python bench/concurrency.py --suite shipped --latency-ms 0 200 1000   # the repo's cases/
+    python bench/concurrency.py --suite shipped --with-datasets --latency-ms 0 200   # and its 720 dataset items
     python bench/concurrency.py --cases 24 --latency-ms 300               # a generated suite
 """
 
@@ -77,11 +78,15 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=24, help="generated suite: how many cases")
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[300.0], help="model time to first token")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--with-datasets", action="store_true", help="shipped suite: also its dataset case files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.suite == "shipped":
             root, paths = Path(__file__).resolve().parent.parent, ["cases"]
             what = "the shipped suite (pytest cases)"
+            if args.with_datasets:
+                paths.append("--with-datasets")
+                what = "the shipped suite with its datasets (pytest cases --with-datasets)"
         else:
             root, paths = Path(tmp), []
             write_suite(root, args.cases)

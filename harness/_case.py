@@ -171,6 +171,11 @@ class ResolvedCase(BaseModel):
         """Unique across the run: file and case id."""
         return f"{self.file}::{self.case.id}"
 
+    @property
+    def all_checks(self) -> list[tuple[str, Any]]:
+        """The case's checks and every turn's own, as ``(name, arg)``."""
+        return [*self.checks, *(check for _, turn_checks in self.turns for check in turn_checks)]
+
 
 def expected_cost(case: ResolvedCase) -> float:
     """A rough guess of how long ``case`` keeps one of the runner's slots, to start the longest first.
@@ -179,8 +184,7 @@ def expected_cost(case: ResolvedCase) -> float:
     status is answered before any model runs, so it counts for little.
     """
     deliveries = len(case.turns) * case.repeat * max(1, case.parity.noise_samples)
-    checks = [*case.checks, *(check for _, turn_checks in case.turns for check in turn_checks)]
-    statuses = [arg for name, arg in checks if name == "status"]
+    statuses = [arg for name, arg in case.all_checks if name == "status"]
     expects_error = any(all(code >= 400 for code in ([arg] if isinstance(arg, int) else arg)) for arg in statuses)
     return deliveries * (0.1 if expects_error else 1.0)
 

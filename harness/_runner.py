@@ -441,7 +441,7 @@ class CaseRunner:
         modules: set[str] = set()
         embedder = bool(self.check_settings.embeddings_base_url)
         for case in cases:
-            for name, _ in [*case.checks, *(check for _, turn_checks in case.turns for check in turn_checks)]:
+            for name, _ in case.all_checks:
                 modules.update(get_check(name).imports)
             if len(case.case.endpoints) == 2 and case.parity.level != "none":
                 modules.add("deepdiff")  # body comparison, and the diff of a failure

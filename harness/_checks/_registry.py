@@ -146,8 +146,9 @@ def register_check(
 
     ``scope="side"`` checks run on the QA and the prod outcome separately; ``scope="pair"`` checks run once
     per case with ``ctx.outcome`` (QA) and ``ctx.other`` (prod). ``imports`` names heavy modules the check
-    imports lazily, for the run to import ahead while its first deliveries wait. Registering a name taken by another
-    function raises ``HarnessError`` unless ``replace=True``; the same function again replaces itself.
+    imports lazily, for the run to import ahead while its first deliveries wait. Registering a name taken
+    by another function raises ``HarnessError`` unless ``replace=True``; the same function again replaces
+    itself.
     """
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise HarnessError(f"check name {name!r} must be letters, digits, '_' or '-'")
