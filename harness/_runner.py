@@ -29,6 +29,7 @@ from harness._imports import warm
 from harness._outcome import Outcome
 from harness._parity import ParityReport, compare, compare_with_noise
 from harness._pointer import resolve_pointer, set_pointer
+from harness._slots import Slots
 from harness._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, expand_env
 
 
@@ -365,6 +366,8 @@ class CaseRunner:
         self.check_settings = check_settings or CheckSettings()
         self.run_id = run_id or secrets.token_hex(4)
         self._futures: dict[str, concurrent.futures.Future[CaseResult]] = {}
+        self._longest_bound = 0.0
+        """The outer bound of the longest case submitted: how long a case may wait for a slot to free."""
         self._lock = threading.Lock()
         self._callback_host = callback_host
         self._callback_url = callback_url
@@ -382,7 +385,7 @@ class CaseRunner:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     async def _open(self) -> None:
-        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._slots = Slots(self.concurrency)
         limits = httpx.Limits(
             max_connections=max(4 * self.concurrency, 20),
             max_keepalive_connections=self.concurrency,
@@ -432,6 +435,7 @@ class CaseRunner:
         with self._lock:
             future = self._futures.get(case.key)
             if future is None:
+                self._longest_bound = max(self._longest_bound, self._bound(case))
                 future = asyncio.run_coroutine_threadsafe(self._run_case(case), self._loop)
                 self._futures[case.key] = future
             return future
@@ -464,13 +468,16 @@ class CaseRunner:
         return asyncio.run_coroutine_threadsafe(self._deliver(request), self._loop)
 
     def result(self, case: ResolvedCase) -> CaseResult:
-        """Wait for the case's result, bounded by its own timeouts."""
-        repeats = self._repeats(case)
-        turns = len(case.turns)
-        samples = max(1, case.parity.noise_samples)
-        # Every delivery is bounded; this outer bound only guards against a bug in the runner itself.
-        bound = (case.timeout_s or self.timeout_s) * turns * repeats * samples + 60.0
-        return self.submit(case).result(timeout=bound)
+        """Wait for the case's result: it goes next if it has not started, and the wait is bounded."""
+        future = self.submit(case)
+        self._loop.call_soon_threadsafe(self._slots.hurry, case.key)
+        # Every delivery is bounded; this outer bound only guards against a bug in the runner itself. A case not
+        # started yet waits for one slot to free first, which the longest case submitted bounds.
+        return future.result(timeout=self._bound(case) + self._longest_bound)
+
+    def _bound(self, case: ResolvedCase) -> float:
+        deliveries = len(case.turns) * self._repeats(case) * max(1, case.parity.noise_samples)
+        return (case.timeout_s or self.timeout_s) * deliveries + 60.0
 
     # ---------------------------------------------------------------- running (loop thread)
 
@@ -482,7 +489,7 @@ class CaseRunner:
         return CaseResult(case=case, runs=list(runs))
 
     async def _run_once(self, case: ResolvedCase, repeat: int) -> CaseRun:
-        async with self._semaphore:
+        async with self._slots.hold(case.key):
             spec = self.specs[case.service]
             samples = case.parity.noise_samples if case.parity.noise_samples >= 2 else 1
             endpoints = list(case.case.endpoints)

@@ -128,9 +128,9 @@ def _first_starts(run_json: Path) -> dict[str, float]:
     return starts
 
 
-def test_a_process_starts_its_longest_cases_first(project: Project) -> None:
+def test_a_process_starts_its_longest_cases_first_and_the_awaited_one_next(project: Project) -> None:
     project.exam_service()
-    # In file order: a case answered with an error before any model runs, then a two-turn case, then one turn.
+    # In file order: a case answered with an error before any model runs, then a one-turn and a two-turn case.
     project.write(
         "cases/examgenerator/order.yaml",
         """\
@@ -150,7 +150,26 @@ def test_a_process_starts_its_longest_cases_first(project: Project) -> None:
     )
     project.run("--harness-concurrency", "1", "--reference-model-latency-ms", "200").assert_outcomes(passed=3)
     starts = _first_starts(project.root / "reports" / "run.json")
-    assert sorted(starts, key=starts.__getitem__) == ["two-turns", "one-turn", "rejected"], starts
+    # The longest first; then the case the first item waits for, rather than leaving it behind all the others.
+    assert sorted(starts, key=starts.__getitem__) == ["two-turns", "rejected", "one-turn"], starts
+
+
+def test_the_first_item_waits_for_one_slot_not_for_the_whole_queue(project: Project) -> None:
+    project.exam_service()
+    slow = "\n".join(
+        f"  - id: slow-{n}\n    endpoints: [qa]\n    input: {{course_title: Introduction to Biology,"
+        f" course_topic: Cell Structure, num_questions: 1}}"
+        for n in range(6)
+    )
+    project.write(
+        "cases/examgenerator/queue.yaml",
+        "cases:\n  - id: quick\n    endpoints: [qa]\n    input: {course_title: Introduction to Biology, "
+        "course_topic: Cell Structure, num_questions: 0}\n    checks: [{status: 422}]\n" + slow + "\n",
+    )
+    result = project.run("-v", "--harness-concurrency", "1", "--reference-model-latency-ms", "300")
+    result.assert_outcomes(passed=7)
+    starts = _first_starts(project.root / "reports" / "run.json")
+    assert sorted(starts, key=starts.__getitem__).index("quick") == 1, starts  # after the one run in flight
 
 
 def test_drawing_negative_cases_holds_up_no_other_case(project: Project) -> None:
