@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,16 +267,11 @@ class HarnessSession:
         runner = self.get_runner()
         if not self._started_prefetch:
             self._started_prefetch = True
-            if self.prefetch_scope is Prefetch.ALL:
-                ahead = [c for cases in self.selected.values() for c in cases]
-            elif self.prefetch_scope is Prefetch.PINNED:
-                ahead = [c for cases in self.selected.values() for c in cases if c.key in self.pinned]
-            else:
-                ahead = []
+            ahead = self._ahead(c for cases in self.selected.values() for c in cases)
             runner.submit_all(sorted(ahead, key=expected_cost, reverse=True))
             runner.warm_up([*ahead, *self.negative.values()])
             for spec_path, template in self.negative.items():
-                if self.prefetch_scope is Prefetch.ALL or template.key in self.pinned:
+                if self._ahead([template]):
                     self._draw_negative(spec_path)
         if case is None:
             return
@@ -317,13 +312,18 @@ class HarnessSession:
         requests = self._child_draw.run(schema, spec.negative.count, self.settings.seed, NEGATIVE_DRAW_WAIT_S)
         templates = template_cases(spec, template.file, template.line)
         cases = [with_request(t, r) for t, r in zip(templates, requests, strict=True)]
-        if self.prefetch_scope is Prefetch.ALL:
-            runner.submit_all(cases)
-        elif self.prefetch_scope is Prefetch.PINNED:
-            runner.submit_all(c for c in cases if c.key in self.pinned)
-        elif self.prefetch_scope is Prefetch.FILE:
-            runner.submit_all(cases)  # the spec file stays on this worker
+        # Under loadfile the spec file, so all its negative cases, stays on this worker.
+        runner.submit_all(cases if self.prefetch_scope is Prefetch.FILE else self._ahead(cases))
         return requests, cases
+
+    def _ahead(self, cases: Iterable[ResolvedCase]) -> list[ResolvedCase]:
+        """Those of ``cases`` this process may submit before their items run: all of them in a single process,
+        the pinned ones under the harness's xdist scheduler, none otherwise (each is submitted by its item)."""
+        if self.prefetch_scope is Prefetch.ALL:
+            return list(cases)
+        if self.prefetch_scope is Prefetch.PINNED:
+            return [case for case in cases if case.key in self.pinned]
+        return []
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret this process knows: the options' and those of services started in-process."""
