@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _specs import CHAT_SPEC  # bench/ is on sys.path: these scripts run as files
 
-from harness._case import parse_case_file, resolve_cases
+from harness._model._case import parse_case_file, resolve_cases
 
 DEFAULTS = "defaults:\n  checks: [retrieval_miss, no_mojibake, no_pii, model_version_equal]\n  parity: exact\n"
 

@@ -15,7 +15,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness._api import (
+    from harness._delivery._outcome import (
+        Outcome,
+        Problem,
+        Timings,
+    )
+    from harness._errors import (
+        CaseFileError,
+        CheckFailed,
+        HarnessError,
+        HarnessUsageError,
+        ServiceUnreachable,
+    )
+    from harness._model._spec import (
+        ServiceSpec,
+    )
+    from harness._run._api import (
         Deliverer,
         acompare,
         adeliver,
@@ -27,7 +42,10 @@ if TYPE_CHECKING:
         find_service_spec,
         run_check,
     )
-    from harness._checks import (
+    from harness._run._runner import (
+        Target,
+    )
+    from harness._verdict._checks import (
         CheckContext,
         CheckResult,
         CheckSettings,
@@ -38,31 +56,13 @@ if TYPE_CHECKING:
         parse_exam,
         register_check,
     )
-    from harness._errors import (
-        CaseFileError,
-        CheckFailed,
-        HarnessError,
-        HarnessUsageError,
-        ServiceUnreachable,
-    )
-    from harness._outcome import (
-        Outcome,
-        Problem,
-        Timings,
-    )
-    from harness._parity import (
+    from harness._verdict._parity import (
         ParityReport,
         compare_with_noise,
     )
-    from harness._runner import (
-        Target,
-    )
-    from harness._spec import (
-        ServiceSpec,
-    )
 
 _EXPORTS = {
-    "harness._api": (
+    "harness._run._api": (
         "Deliverer",
         "adeliver",
         "acompare",
@@ -74,7 +74,7 @@ _EXPORTS = {
         "find_service_spec",
         "run_check",
     ),
-    "harness._checks": (
+    "harness._verdict._checks": (
         "CheckContext",
         "CheckResult",
         "CheckSettings",
@@ -92,17 +92,17 @@ _EXPORTS = {
         "HarnessUsageError",
         "ServiceUnreachable",
     ),
-    "harness._outcome": (
+    "harness._delivery._outcome": (
         "Outcome",
         "Problem",
         "Timings",
     ),
-    "harness._parity": (
+    "harness._verdict._parity": (
         "ParityReport",
         "compare_with_noise",
     ),
-    "harness._runner": ("Target",),
-    "harness._spec": ("ServiceSpec",),
+    "harness._run._runner": ("Target",),
+    "harness._model._spec": ("ServiceSpec",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

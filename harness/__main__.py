@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "merge":
         return _merge(args.shards, args.output)
-    from harness._schema import SCHEMA_FILES, render  # lazy: the schema pulls in pydantic and the checks
+    from harness._model._schema import SCHEMA_FILES, render  # lazy: the schema pulls in pydantic and the checks
 
     if args.write:
         for kind, path in SCHEMA_FILES.items():
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _merge(shards: list[Path], output: Path) -> int:
-    from harness._merge import merge_reports
+    from harness._report.merge import merge_reports
     from harness._report.run import totals_line
 
     try:

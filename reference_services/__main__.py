@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import uvicorn
 
-from harness._serving import quiet_config
+from harness.serving import quiet_config
 from reference_services.faults import FAULTS, UnknownFaultError, parse_fault_list
 from reference_services.gateway import create_app
 from reference_services.inprocess import bind_loopback

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness._serving import ServerThread, bind, quiet_config
+from harness.serving import ServerThread, bind, quiet_config
 from reference_services.faults import validate_faults
 from reference_services.gateway import create_app
 from reference_services.model import ModelSettings, create_model_app

@@ -1,4 +1,4 @@
-"""Render README.md's generated tables: the options (from ``harness._options.OPTIONS``) and the built-in checks.
+"""Render README.md's generated tables: the options (from ``harness._run._options.OPTIONS``) and the built-in checks.
 
     python scripts/readme_tables.py          # rewrite the tables in README.md
     python scripts/readme_tables.py --check  # exit 1 if a table is out of date
@@ -46,7 +46,7 @@ def describe_arg(schema: dict[str, Any] | None) -> str:
 
 def render_options_table() -> str:
     """The markdown table of every option: flag (or ini key), description with its twins, default."""
-    from harness._options import OPTIONS
+    from harness._run._options import OPTIONS
 
     rows = ["| Option | Description | Default |", "|---|---|---|"]
     for option in OPTIONS:
@@ -60,7 +60,7 @@ def render_options_table() -> str:
 
 def render_table() -> str:
     """The markdown table of the built-in checks (user checks registered in this process are left out)."""
-    from harness._checks import check_names, get_check
+    from harness._verdict._checks import check_names, get_check
 
     rows = ["| Check | Runs on | Argument | Asserts |", "|---|---|---|---|"]
     for name in check_names():

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec
+from harness._delivery._outcome import Outcome
+from harness._model._spec import EndpointSpec
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 

@@ -21,13 +21,13 @@ from harness._delivery._exchange import (
     send_options,
     show_lines,
 )
+from harness._delivery._outcome import Outcome, Problem
 from harness._delivery._receiver import KEPT_PER_JOB, CallbackDelivery, CallbackReceiver, CallbackSlot
 from harness._delivery._signatures import HmacBodySignature, SignatureScheme
 from harness._errors import HarnessUsageError, ServiceUnreachable
-from harness._outcome import Outcome, Problem
-from harness._pointer import resolve_pointer, set_pointer
-from harness._redact import redact_headers
-from harness._spec import CallbackSpec, HmacScheme, expand_env
+from harness._model._pointer import resolve_pointer, set_pointer
+from harness._model._spec import CallbackSpec, HmacScheme, expand_env
+from harness._report.masking import redact_headers
 
 # Long enough for a service that sends the same result twice in a row to be caught on loopback,
 # short enough not to slow a suite: every callback case pays it once.

@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 import httpx
 
 from harness._delivery._base import Request
+from harness._delivery._outcome import Outcome, Problem
+from harness._delivery._outcome import is_success as is_success  # the adapters import it from here
 from harness._errors import ServiceUnreachable
-from harness._outcome import Outcome, Problem
-from harness._outcome import is_success as is_success  # the adapters import it from here
-from harness._pointer import resolve_pointer
-from harness._redact import redact, redact_headers, redact_text
-from harness._spec import OutputPointers
+from harness._model._pointer import resolve_pointer
+from harness._model._spec import OutputPointers
+from harness._report.masking import redact, redact_headers, redact_text
 
 # Connecting never needs the whole budget; capping it lets an unreachable host surface as
 # ServiceUnreachable instead of being mistaken for a slow service by the wall-clock deadline.

@@ -26,10 +26,10 @@ from harness._delivery._exchange import (
     send,
     send_options,
 )
-from harness._outcome import Outcome, Problem, is_success
-from harness._pointer import resolve_pointer
-from harness._redact import redact_text
-from harness._spec import PollRequest, PollSpec
+from harness._delivery._outcome import Outcome, Problem, is_success
+from harness._model._pointer import resolve_pointer
+from harness._model._spec import PollRequest, PollSpec
+from harness._report.masking import redact_text
 
 
 @dataclass

@@ -42,7 +42,7 @@ from standardwebhooks import Webhook
 
 from harness._delivery._signatures import SignatureScheme
 from harness._errors import HarnessError
-from harness._serving import ServerThread, bind, quiet_config
+from harness.serving import ServerThread, bind, quiet_config
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "CallbackDelivery", "CallbackReceiver", "CallbackSlot"]
 

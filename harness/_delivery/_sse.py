@@ -40,10 +40,10 @@ from harness._delivery._exchange import (
     send_options,
     too_large,
 )
-from harness._outcome import Outcome, Problem, is_success
-from harness._pointer import resolve_pointer
-from harness._redact import redact_text
-from harness._spec import OutputPointers, SseSpec
+from harness._delivery._outcome import Outcome, Problem, is_success
+from harness._model._pointer import resolve_pointer
+from harness._model._spec import OutputPointers, SseSpec
+from harness._report.masking import redact_text
 
 # What aconnect_sse sends; repeated here so the request record (and the curl built from it) matches.
 _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}

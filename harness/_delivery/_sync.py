@@ -16,7 +16,7 @@ from harness._delivery._exchange import (
     send,
     send_options,
 )
-from harness._outcome import Outcome, is_success
+from harness._delivery._outcome import Outcome, is_success
 
 
 class SyncAdapter:

@@ -1,4 +1,4 @@
-"""From an item's verdict to the files people read; no pytest here (``harness._report_plugin`` is the glue).
+"""From an item's verdict to the files people read; no pytest here (``harness.plugin._report`` is the glue).
 
 records.py   an item's record: its case result as a plain dict (travels from xdist workers)
 run.py       pytest's reports collected into the run record (``run.json``) and per-endpoint stats

@@ -12,8 +12,8 @@ from typing import Any
 
 import allure
 
-from harness._curl import curl_command
-from harness._redact import redact_text
+from harness._report.curl import curl_command
+from harness._report.masking import redact_text
 
 
 class _StepFailed(AssertionError):

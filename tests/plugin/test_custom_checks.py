@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness._checks import unregister_check
+from harness._verdict._checks import unregister_check
 from tests.support.pytester_project import Project
 from tests.support.readme import code_blocks, readme_tables
 

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import Body, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness._serving import ServerThread, bind, quiet_config
+from harness.serving import ServerThread, bind, quiet_config
 
 
 class Person(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness._xdist import case_file_scope, pin_scope, pin_scopes
+from harness.plugin._xdist import case_file_scope, pin_scope, pin_scopes
 from tests.support.pytester_project import Project
 
 STARTER = """\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness._outcome import Outcome
+from harness._delivery._outcome import Outcome
 from harness._report.records import BODY_LIMIT, TEXT_LIMIT, TRANSCRIPT_LIMIT, outcome_record
 
 

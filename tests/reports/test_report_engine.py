@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._options import OPTIONS_BY_DEST
+from harness._run._options import OPTIONS_BY_DEST
 from harness._report.baseline import compare_with_baseline, load_baseline
 from harness._report.render import render_summary_md, terminal_lines
 from harness._report.run import RunCollector, build_run_record, percentile
@@ -248,7 +248,7 @@ def test_load_baseline_errors_name_the_fix(tmp_path: Path) -> None:
 
 
 def _case(repeat_runs: int = 1) -> Any:
-    from harness._case import Case, ParitySpec, ResolvedCase
+    from harness._model._case import Case, ParitySpec, ResolvedCase
 
     return ResolvedCase(
         file="cases/exam/bio.yaml",
@@ -267,11 +267,11 @@ def _case(repeat_runs: int = 1) -> Any:
 
 
 def test_the_record_reason_is_the_first_line_of_the_item_failure() -> None:
-    from harness._checks import CheckResult
-    from harness._outcome import Outcome, Problem
-    from harness._parity import ParityReport
+    from harness._verdict._checks import CheckResult
+    from harness._delivery._outcome import Outcome, Problem
+    from harness._verdict._parity import ParityReport
     from harness._report.records import part_record
-    from harness._runner import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
+    from harness._run._runner import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
 
     def side(endpoint: str, passed: bool) -> SideRun:
         outcome = Outcome(endpoint=endpoint, delivery="sync", status=200, text="1. Q")

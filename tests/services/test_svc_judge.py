@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from openai import OpenAI
 
-from harness._checks import CheckContext, CheckSettings, run_check
-from harness._checks._judge import GRADER_INSTRUCTIONS, grader_prompt
-from harness._outcome import Outcome
+from harness._delivery._outcome import Outcome
+from harness._verdict._checks import CheckContext, CheckSettings, run_check
+from harness._verdict._checks._judge import GRADER_INSTRUCTIONS, grader_prompt
 from reference_services import RunningStack
 
 ANSWER = (

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from harness._delivery import DeliveryAdapter, Request
-from harness._outcome import Outcome
+from harness._delivery._outcome import Outcome
 
 
 @dataclass

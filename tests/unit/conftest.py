@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness._checks import CheckContext, CheckResult, CheckSettings, run_check
-from harness._outcome import Outcome, Timings
+from harness._delivery._outcome import Outcome, Timings
+from harness._verdict._checks import CheckContext, CheckResult, CheckSettings, run_check
 
 
 def _make_outcome(

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from harness._delivery import CallbackAdapter, CallbackReceiver, Request
+from harness._delivery._outcome import Outcome
 from harness._delivery._signatures import HmacBodySignature
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec
+from harness._model._spec import EndpointSpec
 from tests.support.scripted_http import RawRequest, ScriptedServer, json_response
 
 TRANSCRIPTS = Path(__file__).parents[1] / "wire" / "transcripts"

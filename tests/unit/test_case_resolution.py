@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness._case import ResolvedCase, parse_case_file, resolve_cases
 from harness._errors import CaseFileError
+from harness._model._case import ResolvedCase, parse_case_file, resolve_cases
 
 
 def resolve(tmp_path: Path, text: str) -> list[ResolvedCase]:

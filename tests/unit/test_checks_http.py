@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness._checks import classify_error_body
+from harness._verdict._checks import classify_error_body
 
 FASTAPI_422 = {
     "detail": [

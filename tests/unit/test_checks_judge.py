@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 
-from harness._checks import CheckSettings
-from harness._checks._judge import parse_verdict
-from harness._serving import ServerThread, bind, quiet_config
+from harness._verdict._checks import CheckSettings
+from harness._verdict._checks._judge import parse_verdict
+from harness.serving import ServerThread, bind, quiet_config
 
 REPLY = "Mitochondria produce ATP through cellular respiration."
 

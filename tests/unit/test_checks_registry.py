@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from harness._checks import (
+from harness._errors import CheckFailed, HarnessError
+from harness._verdict._checks import (
     CheckContext,
     CheckSettings,
     check,
@@ -15,7 +16,6 @@ from harness._checks import (
     run_check,
     unregister_check,
 )
-from harness._errors import CheckFailed, HarnessError
 
 BUILT_INS = {
     "answer_key_valid", "choices_present", "contains", "equals", "error_shape", "exam_format",

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from harness._checks import CheckSettings
+from harness._verdict._checks import CheckSettings
 
 ANSWER = "Nominal GDP uses current prices; real GDP uses the prices of a base year."
 BASE = ANSWER.index("base year")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from harness._case import ResolvedCase, parse_case_file, resolve_cases
-from harness._dataset import MissingColumn, Template, read_rows
 from harness._errors import CaseFileError
+from harness._model._case import ResolvedCase, parse_case_file, resolve_cases
+from harness._model._dataset import MissingColumn, Template, read_rows
 from tests.support.readme import code_blocks
 
 CASE_FILE = """\
@@ -162,9 +162,9 @@ def test_a_csv_row_with_the_wrong_number_of_cells_is_named_by_line(tmp_path: Pat
 
 
 def test_dataset_bounds_and_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("harness._dataset.MAX_DATASET_ROWS", 2)
+    monkeypatch.setattr("harness._model._dataset.MAX_DATASET_ROWS", 2)
     assert error(tmp_path, CASE_FILE, jsonl(ROW, ROW, ROW)).startswith("cases/rows.jsonl:3: more than 2 rows")
-    monkeypatch.setattr("harness._dataset.MAX_DATASET_BYTES", 10)
+    monkeypatch.setattr("harness._model._dataset.MAX_DATASET_BYTES", 10)
     assert error(tmp_path, CASE_FILE, jsonl(ROW)).startswith("cases/rows.jsonl: dataset is 0.0 MB; the limit is 0 MB")
     assert error(tmp_path, CASE_FILE, "x", "rows.txt").startswith("cases/rows.txt: unknown dataset format '.txt'")
 

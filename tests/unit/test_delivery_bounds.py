@@ -13,7 +13,7 @@ import pytest
 
 from harness._delivery import SseAdapter, SyncAdapter
 from harness._errors import ServiceUnreachable
-from harness._spec import EndpointSpec, OutputPointers
+from harness._model._spec import EndpointSpec, OutputPointers
 from tests.support.scripted_http import END, RawRequest, chunk, deliver_scripted, head
 
 SYNC = EndpointSpec(path="/qa", delivery="sync", output=OutputPointers(text="/text"))

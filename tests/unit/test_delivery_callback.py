@@ -17,10 +17,10 @@ import pytest
 from standardwebhooks import Webhook
 
 from harness._delivery import CallbackAdapter, CallbackReceiver
+from harness._delivery._outcome import Outcome
 from harness._delivery._receiver import KEPT_PER_JOB
 from harness._errors import HarnessError
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec, OutputPointers
+from harness._model._spec import EndpointSpec, OutputPointers
 from tests.support.scripted_http import RawRequest, deliver_scripted, json_response
 
 SECRET = "whsec_" + base64.b64encode(b"harness-test-secret-0123456789ab").decode()

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from harness._delivery import PollAdapter, Request, SseAdapter
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec
+from harness._delivery._outcome import Outcome
+from harness._model._spec import EndpointSpec
 from tests.support.scripted_http import END, RawRequest, ScriptedServer, chunk, head, json_response
 
 

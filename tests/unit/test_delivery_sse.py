@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from harness._delivery import Request, SseAdapter
+from harness._delivery._outcome import Outcome
 from harness._errors import ServiceUnreachable
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec, OutputPointers
+from harness._model._spec import EndpointSpec, OutputPointers
 from tests.support.scripted_http import (
     END,
     RawRequest,

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from harness._delivery import CallbackAdapter, CallbackReceiver, Request, SseAdapter, SyncAdapter, get_adapter
+from harness._delivery._outcome import Outcome
 from harness._errors import HarnessUsageError, ServiceUnreachable
-from harness._outcome import Outcome
-from harness._spec import EndpointSpec, OutputPointers
+from harness._model._spec import EndpointSpec, OutputPointers
 from tests.support.scripted_http import RawRequest, deliver_scripted, head, json_response, refused_url
 
 SPEC = EndpointSpec(

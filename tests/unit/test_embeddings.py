@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 import harness
-from harness._checks import CheckSettings
-from harness._embeddings import Embedder, EmbeddingError, parity_similarity
 from harness._errors import HarnessUsageError
-from harness._parity import compare, compare_with_noise
-from harness._serving import ServerThread, bind, quiet_config
+from harness._verdict._checks import CheckSettings
+from harness._verdict._embeddings import Embedder, EmbeddingError, parity_similarity
+from harness._verdict._parity import compare, compare_with_noise
+from harness.serving import ServerThread, bind, quiet_config
 from reference_services.model import create_model_app
 
 GDP = "Nominal GDP is measured at current prices, real GDP at base-year prices, which removes inflation."

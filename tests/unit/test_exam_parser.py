@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from harness._checks import parse_exam
+from harness._verdict._checks import parse_exam
 from tests.support.exam_samples import SEED
 
 

@@ -35,10 +35,10 @@ HEAVY = (
     "tenacity",
     "rank_bm25",
     "reference_services",
-    "harness._checks",
-    "harness._runner",
+    "harness._verdict._checks",
+    "harness._run._runner",
     "harness._delivery",
-    "harness._parity",
+    "harness._verdict._parity",
 )
 
 
@@ -56,7 +56,7 @@ def test_importing_the_plugin_loads_nothing_heavy(statement: str) -> None:
 
 def test_importing_the_check_registry_leaves_the_grader_and_validators_out() -> None:
     # Collection needs the registry (names and scopes); only a run that calls llm_judge needs openai.
-    loaded = set(_loaded_after("import harness._checks"))
+    loaded = set(_loaded_after("import harness._verdict._checks"))
     assert sorted(name for name in ("openai", "deepdiff", "ftfy", "jsonschema") if name in loaded) == []
 
 

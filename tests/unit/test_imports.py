@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness._checks import get_check
-from harness._imports import load_off_loop, warm
+from harness._run._imports import load_off_loop, warm
+from harness._verdict._checks import get_check
 
 PROBE = "import threading\nIMPORTED_ON = threading.current_thread().name\n"
 

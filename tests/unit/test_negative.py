@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 import yaml
 
-from harness._case import Case
 from harness._errors import HarnessError
-from harness._negative import ChildDraw, generate, mutations, openapi_request_schema
+from harness._model._case import Case
+from harness._run._negative import ChildDraw, generate, mutations, openapi_request_schema
 
 PERSON: dict[str, Any] = {
     "type": "object",

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._options import OPTIONS, OPTIONS_BY_DEST, help_text, resolve_settings
+from harness._run._options import OPTIONS, OPTIONS_BY_DEST, help_text, resolve_settings
 from tests.support.readme import readme_tables
 
 

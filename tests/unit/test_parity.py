@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessError
-from harness._parity import compare, compare_with_noise, normalize_text, render_text_diff
-from harness._similarity import text_similarity
+from harness._verdict._parity import compare, compare_with_noise, normalize_text, render_text_diff
+from harness._verdict._similarity import text_similarity
 from tests.support.exam_samples import SEED as EXAM
 from tests.support.exam_samples import STRIPPED
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness._pointer import parse_pointer, resolve_pointer
+from harness._model._pointer import parse_pointer, resolve_pointer
 
 # The example document of RFC 6901 section 5.
 RFC_DOC = {"foo": ["bar", "baz"], "": 0, "a/b": 1, "c%d": 2, "e^f": 3, "g|h": 4, "i\\j": 5, 'k"l': 6, " ": 7, "m~n": 8}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness._runner import CaseRunner
+from harness._run._runner import CaseRunner
 from reference_services import RunningStack, start_stack
 
 CASES = Path(__file__).resolve().parents[2] / "cases"

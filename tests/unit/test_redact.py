@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness._redact import MASK, redact, redact_headers, redact_text
+from harness._report.masking import MASK, redact, redact_headers, redact_text
 
 
 def test_authorization_keeps_its_scheme() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from harness._redact import MASK, redact_text
+from harness._report.masking import MASK, redact_text
 
 MB = 1024 * 1024
 

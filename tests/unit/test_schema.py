@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from harness._schema import SCHEMA_FILES, render, schema
+from harness._model._schema import SCHEMA_FILES, render, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness._slots import Slots
+from harness._run._slots import Slots
 
 
 async def _run(slots: Slots, key: str, started: list[str], release: asyncio.Event) -> None:

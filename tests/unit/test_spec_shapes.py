@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from harness._errors import CaseFileError
-from harness._presets import expand_preset
-from harness._runner import Conversation, build_body
-from harness._spec import ConversationSpec, EndpointSpec, ServiceSpec, parse_service_spec
+from harness._model._presets import expand_preset
+from harness._model._spec import ConversationSpec, EndpointSpec, ServiceSpec, parse_service_spec
+from harness._run._runner import Conversation, build_body
 
 
 def parse(tmp_path: Path, text: str) -> ServiceSpec:

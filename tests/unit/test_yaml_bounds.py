@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness._case import parse_case_file
 from harness._errors import CaseFileError
-from harness._yaml import MAX_ALIAS_NODES, MAX_FILE_BYTES, load_located, read_located
+from harness._model._case import parse_case_file
+from harness._model._yaml import MAX_ALIAS_NODES, MAX_FILE_BYTES, load_located, read_located
 
 # Nine levels of nine aliases: a few hundred bytes that expand to 9**9 (387 million) strings.
 _LEVELS = "abcdefghi"
@@ -109,7 +109,7 @@ def test_syntax_errors_keep_their_wording_and_lines() -> None:
 
 @pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
 def test_libyaml_parses_once_and_lines_are_kept() -> None:
-    from harness import _yaml
+    from harness._model import _yaml
 
     # One parse with the C parser (a 10,000-case file: 16 s with two pure-Python parses, 2 s now).
     assert issubclass(_yaml._Located, yaml.CSafeLoader)

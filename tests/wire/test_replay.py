@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from harness._delivery import Request, get_adapter
-from harness._outcome import Outcome
-from harness._parity import compare
-from harness._runner import build_body
-from harness._spec import ServiceSpec
+from harness._delivery._outcome import Outcome
+from harness._model._spec import ServiceSpec
+from harness._run._runner import build_body
+from harness._verdict._parity import compare
 from tests.support.replay_server import Capture, ReplayServer
 
 OPENAI = ServiceSpec.model_validate({"service": "llm", "preset": "openai-chat"})

@@ -10,18 +10,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness._case import CaseFile
-from harness._checks import check_names, get_check
-from harness._spec import ServiceSpec
+from harness._model._case import CaseFile
+from harness._model._spec import ServiceSpec
+from harness._verdict._checks import check_names, get_check
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]  # the published schemas sit at the package root
 SCHEMA_FILES = {"case-file": HERE / "case-file.schema.json", "service-spec": HERE / "service-spec.schema.json"}
 
 
 def _check_spec_schema() -> dict[str, Any]:
     """Built-in check names offered for completion; other names stay valid (custom checks)."""
     # Only the harness's own checks: the published file must not depend on what a conftest registered.
-    names = [name for name in check_names() if get_check(name).fn.__module__.startswith("harness._checks")]
+    names = [name for name in check_names() if get_check(name).fn.__module__.startswith("harness._verdict._checks")]
     described = [{"const": name, "description": get_check(name).doc} for name in names]
     return {
         "description": "A check name, or a one-key mapping {name: argument}.",

@@ -5,10 +5,10 @@ Importing this package registers the built-in checks. Users add their own with `
 
 from __future__ import annotations
 
-from harness._checks import _exam_checks, _http, _judge, _quality, _text
-from harness._checks._exam import ExamQuestion, FormatError, ParsedExam, parse_exam
-from harness._checks._http import ErrorBody, classify_error_body
-from harness._checks._registry import (
+from harness._verdict._checks import _exam_checks, _http, _judge, _quality, _text
+from harness._verdict._checks._exam import ExamQuestion, FormatError, ParsedExam, parse_exam
+from harness._verdict._checks._http import ErrorBody, classify_error_body
+from harness._verdict._checks._registry import (
     CheckContext,
     CheckFn,
     CheckResult,

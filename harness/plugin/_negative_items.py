@@ -1,7 +1,7 @@
 """pytest glue for generated negative cases: ``service.yaml::negative-<n>::qa|prod|parity``.
 
 A spec with ``negative:`` collects its cases as ordinary case items whose requests are drawn once this
-process starts running cases (``harness._negative`` says why then; ``HarnessSession.negative_cases`` draws them
+process starts running cases (``harness._run._negative`` says why then; ``HarnessSession.negative_cases`` draws them
 in the background); after that they run, report and fail like any case, and a failure ends with the request
 as a case to paste into a case file.
 """
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness._errors import CaseFileError, CheckFailed, HarnessError
-from harness._items import PARTS, CaseItem, CaseNode, SpecFile, session_key
+from harness.plugin._items import PARTS, CaseItem, CaseNode, SpecFile, session_key
 
 if TYPE_CHECKING:
     # The engine (pydantic models, hypothesis) loads with the first spec that asks for negative cases.
-    from harness._negative import NegativeRequest
+    from harness._run._negative import NegativeRequest
 
 
 class ServiceSpecFile(SpecFile):
@@ -32,7 +32,7 @@ class ServiceSpecFile(SpecFile):
         spec = session.spec_at(self.path)
         if spec.negative is None:
             return
-        from harness._negative import template_cases
+        from harness._run._negative import template_cases
 
         display = session.display(self.path)
         line = _line_of_negative(self.path)

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness._case import Case, ParitySpec, ResolvedCase
 from harness._errors import HarnessError
-from harness._spec import NegativeSpec, ServiceSpec
+from harness._model._case import Case, ParitySpec, ResolvedCase
+from harness._model._spec import NegativeSpec, ServiceSpec
 
 NEGATIVE_CHECKS: tuple[tuple[str, Any], ...] = (("rejected", None), ("error_shape", None))
 """What each endpoint's answer to a negative case must pass; parity adds the error comparison."""
@@ -301,7 +301,7 @@ class ChildDraw:
         payload = json.dumps({"schema": schema, "count": count, "seed": seed})
         try:
             process = self._process = subprocess.Popen(
-                [sys.executable, "-c", _CHILD_CODE, str(Path(__file__).resolve().parent.parent)],
+                [sys.executable, "-c", _CHILD_CODE, str(Path(__file__).resolve().parents[2])],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -335,7 +335,7 @@ _CHILD_HARNESS_ERROR = 3
 # The folder holding this package goes last on the child's path: it finds this harness even when pytest put
 # it on the parent's path (ini pythonpath, a rootdir conftest) rather than an install.
 _CHILD_CODE = (
-    "import sys; sys.path.append(sys.argv[1]); from harness._negative import _child_main; sys.exit(_child_main())"
+    "import sys; sys.path.append(sys.argv[1]); from harness._run._negative import _child_main; sys.exit(_child_main())"
 )
 
 

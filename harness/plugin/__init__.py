@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._items import PARTS, CaseFile, CaseItem, session_key
-from harness._negative_items import NegativeItem, ServiceSpecFile
-from harness._options import OPTIONS, help_text, resolve_settings
-from harness._report_plugin import ReportPlugin
-from harness._session import SPEC_FILENAME, HarnessSession
-from harness._shards import WholeCasesOnShards, splits_into_shards
-from harness._xdist import (
+from harness._run._options import OPTIONS, help_text, resolve_settings
+from harness._run._session import SPEC_FILENAME, HarnessSession
+from harness.plugin._items import PARTS, CaseFile, CaseItem, session_key
+from harness.plugin._negative_items import NegativeItem, ServiceSpecFile
+from harness.plugin._report import ReportPlugin
+from harness.plugin._shards import WholeCasesOnShards, splits_into_shards
+from harness.plugin._xdist import (
     CaseFileScheduling,
     pinned_cases,
     prefetch_scope,
@@ -30,7 +30,7 @@ from harness._xdist import (
     start_shared_target,
 )
 
-pytest_plugins = ["harness._fixtures"]  # the fixtures and their marker: harness_target, reference_services, ...
+pytest_plugins = ["harness.plugin._fixtures"]  # the fixtures and their marker: harness_target, reference_services, ...
 
 # ---------------------------------------------------------------- options
 
@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from harness import _hookspec
+    from harness.plugin import _hookspec
 
     pluginmanager.add_hookspecs(_hookspec)
 

@@ -3,7 +3,7 @@
 Registered by ``harness.plugin`` (``pytest_plugins``). Everything comes from the process's
 ``HarnessSession``, so fixtures and case items share one target, runner and callback receiver, and an xdist
 worker starts nothing a case item would not: a test never gets a stack of its own. The engine is
-``harness._api``.
+``harness._run._api``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from harness._errors import HarnessError
-from harness._items import session_key
+from harness.plugin._items import session_key
 
 if TYPE_CHECKING:
     # Only for annotations: this module loads with the plugin in every pytest run, the engine when a test asks.
-    from harness._api import Deliverer
-    from harness._outcome import Outcome
-    from harness._runner import Target
-    from harness._session import HarnessSession
-    from harness._spec import ServiceSpec
+    from harness._delivery._outcome import Outcome
+    from harness._model._spec import ServiceSpec
+    from harness._run._api import Deliverer
+    from harness._run._runner import Target
+    from harness._run._session import HarnessSession
 
 FAULTS_MARKER = "reference_faults"
 T = TypeVar("T")
@@ -80,7 +80,7 @@ def harness_deliver(request: pytest.FixtureRequest) -> Deliverer:
     files. Each delivery is reported like a case item's (``pytest_harness_record``: allure steps and
     attachments).
     """
-    from harness._api import Deliverer
+    from harness._run._api import Deliverer
 
     session: HarnessSession = request.config.stash[session_key]
     node = request.node

@@ -11,10 +11,10 @@ import json
 import re
 from typing import Any
 
-from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed, CheckSkipped
-from harness._imports import load_off_loop
-from harness._render import head, short_repr
+from harness._report.excerpts import head, short_repr
+from harness._run._imports import load_off_loop
+from harness._verdict._checks._registry import CheckContext, check
 
 GRADER_INSTRUCTIONS = (
     "You grade the output of another system against a rubric. "

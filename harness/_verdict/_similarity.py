@@ -3,7 +3,7 @@
 ``text_similarity`` is lexical: the cosine of word unigram + bigram term-frequency vectors after Unicode
 NFKC and case folding. It rewards shared content words and phrasing, tolerates reordering and small
 rewordings, and drops sharply when content is missing; it does not know synonyms. Scores are in [0, 1].
-It judges the ``lexical`` level, and ``semantic`` when no embedder is configured (``harness._embeddings``
+It judges the ``lexical`` level, and ``semantic`` when no embedder is configured (``harness._verdict._embeddings``
 judges ``semantic`` otherwise).
 """
 

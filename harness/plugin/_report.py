@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._redact import redact_text
 from harness._report.baseline import Regression, compare_with_baseline, load_baseline
 from harness._report.lock import ReportDirLock
+from harness._report.masking import redact_text
 from harness._report.records import case_header, one_line
 from harness._report.render import render_summary_md, terminal_lines
 from harness._report.run import RunCollector, build_run_record, write_json
-from harness._session import HarnessSession
+from harness._run._session import HarnessSession
 
 ALLURE_SUBDIR = "allure-results"
 WORKER_REPORT_DIR = "harness_report_dir"

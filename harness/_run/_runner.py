@@ -19,18 +19,18 @@ from typing import Any, Literal
 
 import httpx
 
-from harness._case import ResolvedCase
-from harness._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
 from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
-from harness._embeddings import EmbeddingError, parity_similarity, wants_embeddings
+from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError, HarnessUsageError
-from harness._imports import warm
-from harness._outcome import Outcome
-from harness._parity import ParityReport, compare, compare_with_noise
-from harness._pointer import resolve_pointer, set_pointer
-from harness._slots import Slots
-from harness._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, expand_env
+from harness._model._case import ResolvedCase
+from harness._model._pointer import resolve_pointer, set_pointer
+from harness._model._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, expand_env
+from harness._run._imports import warm
+from harness._run._slots import Slots
+from harness._verdict._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
+from harness._verdict._embeddings import EmbeddingError, parity_similarity, wants_embeddings
+from harness._verdict._parity import ParityReport, compare, compare_with_noise
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Generator
 
 import pytest
 
-from harness._items import CaseItem
+from harness.plugin._items import CaseItem
 
 
 def splits_into_shards(config: pytest.Config) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._errors import CaseFileError
-from harness._yaml import KeyPath, _decode
+from harness._model._yaml import KeyPath, _decode
 
 __all__ = ["MAX_DATASET_BYTES", "MAX_DATASET_ROWS", "MissingColumn", "Row", "Template", "read_rows", "row_marks"]
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from harness._delivery._outcome import Outcome
 from harness._errors import CheckFailed, CheckSkipped, HarnessError
-from harness._outcome import Outcome
-from harness._render import json_path, short_repr
+from harness._report.excerpts import json_path, short_repr
 
 if TYPE_CHECKING:
     import jsonschema
@@ -165,7 +165,7 @@ def register_check(
         )
     # The built-ins' schemas are validated by a test (test_import_cost); skipping them here keeps jsonschema
     # out of every run that never validates an argument.
-    if arg_schema is not None and not fn.__module__.startswith("harness._checks."):
+    if arg_schema is not None and not fn.__module__.startswith("harness._verdict._checks."):
         import jsonschema
 
         try:

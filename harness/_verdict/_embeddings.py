@@ -13,12 +13,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness._checks import CheckSettings
+from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
-from harness._imports import load_off_loop
-from harness._outcome import Outcome
-from harness._parity import comparable_text
-from harness._similarity import TextSimilarity
+from harness._run._imports import load_off_loop
+from harness._verdict._checks import CheckSettings
+from harness._verdict._parity import comparable_text
+from harness._verdict._similarity import TextSimilarity
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MODEL = "reference-embedding"

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness._errors import CaseFileError, HarnessError
-from harness._options import HarnessSettings
+from harness._run._options import HarnessSettings
 
 if TYPE_CHECKING:
-    from harness._case import ResolvedCase
-    from harness._negative import ChildDraw, NegativeRequest
-    from harness._runner import CaseRunner, Target
-    from harness._spec import ServiceSpec
+    from harness._model._case import ResolvedCase
+    from harness._model._spec import ServiceSpec
+    from harness._run._negative import ChildDraw, NegativeRequest
+    from harness._run._runner import CaseRunner, Target
 
 SPEC_FILENAME = "service.yaml"
 SHARED_TARGET_WAIT_S = 120.0
@@ -116,7 +116,7 @@ class HarnessSession:
     def spec_at(self, path: Path) -> ServiceSpec:
         """The service spec in ``path`` (parsed once)."""
         if path not in self.specs:
-            from harness._spec import parse_service_spec  # lazy: pydantic loads with the first spec
+            from harness._model._spec import parse_service_spec  # lazy: pydantic loads with the first spec
 
             self.specs[path] = parse_service_spec(path, self.display(path))
         return self.specs[path]
@@ -229,8 +229,8 @@ class HarnessSession:
         return self.runner
 
     def _start(self) -> CaseRunner:
-        from harness._checks import CheckSettings
-        from harness._runner import CaseRunner  # lazy: collection-only runs never need it
+        from harness._run._runner import CaseRunner  # lazy: collection-only runs never need it
+        from harness._verdict._checks import CheckSettings
 
         settings = self.settings
         target = self.target()
@@ -262,7 +262,7 @@ class HarnessSession:
         The first call submits all of them at once, longest expected first (:func:`expected_cost`), so the
         slowest cases are not left to start last, and starts drawing the negative cases in the background.
         """
-        from harness._case import expected_cost
+        from harness._model._case import expected_cost
 
         runner = self.get_runner()
         if not self._started_prefetch:
@@ -293,7 +293,7 @@ class HarnessSession:
         # are in flight: drawing would otherwise hold up this process's first item.
         if spec_path not in self._negative_draws:
             if self._drawing is None:
-                from harness._negative import ChildDraw
+                from harness._run._negative import ChildDraw
 
                 self._child_draw = ChildDraw()
                 self._drawing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="harness-negative")
@@ -301,7 +301,7 @@ class HarnessSession:
         return self._negative_draws[spec_path]
 
     def _draw_and_submit(self, spec_path: Path) -> NegativeDraw:
-        from harness._negative import request_schema, template_cases, with_request
+        from harness._run._negative import request_schema, template_cases, with_request
 
         runner = self.get_runner()
         spec = self.spec_at(spec_path)
@@ -333,7 +333,7 @@ class HarnessSession:
         targets = [self._target] + [target for target, _ in self._reference.values()]
         known += [secret for target in targets if target is not None for secret in target.secrets]
         if self.specs:
-            from harness._spec import env_secret_values
+            from harness._model._spec import env_secret_values
 
             known += env_secret_values(self.specs.values())  # ${NAME} header values and callback secrets
         return tuple(dict.fromkeys(known))
@@ -347,7 +347,7 @@ class HarnessSession:
         if self.startup_error is not None:
             raise self.startup_error
         if self._target is None:
-            from harness._runner import Target
+            from harness._run._runner import Target
 
             settings = self.settings
             try:
@@ -423,7 +423,7 @@ def _own_secrets(settings: HarnessSettings) -> dict[str, str | None]:
 
 
 def _stack_target(stack: Any) -> Target:
-    from harness._runner import Target
+    from harness._run._runner import Target
 
     model_url = getattr(stack, "model_base_url", None)
     return Target(stack.base_url, stack.qa_token, stack.callback_secret, model_url)

@@ -16,9 +16,9 @@ import pytest
 from harness._errors import CheckFailed, HarnessError
 
 if TYPE_CHECKING:
-    from harness._case import ResolvedCase
-    from harness._runner import CaseResult
-    from harness._session import HarnessSession
+    from harness._model._case import ResolvedCase
+    from harness._run._runner import CaseResult
+    from harness._run._session import HarnessSession
 
 PARTS = ("qa", "prod", "parity")
 
@@ -46,7 +46,7 @@ class CaseFile(_HarnessCollector):
 
     def collect(self) -> Iterator[pytest.Collector]:
         # Lazy: pydantic, YAML and the check registry load with the first case file, not with the plugin.
-        from harness._case import parse_case_file, resolve_cases
+        from harness._model._case import parse_case_file, resolve_cases
 
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.display(self.path))

@@ -3,8 +3,8 @@
 A test that needs a flow a case file cannot express (a setup call, a generated input, an assertion across
 calls) sends inputs with ``Deliverer`` (the ``harness_deliver`` fixture) or ``deliver`` / ``adeliver``, and
 judges the ``Outcome``s with ``run_check``, ``compare`` and ``assert_passed``. Requests are built and sent
-by the same code as case files' (``harness._runner.build_request`` and the adapters of ``_delivery``), and
-``assert_passed`` fails with the lines a case item fails with. No pytest here: ``harness._fixtures`` wraps it.
+by the same code as case files' (``harness._run._runner.build_request`` and the adapters of ``_delivery``), and
+``assert_passed`` fails with the lines a case item fails with. No pytest here: ``harness.plugin._fixtures`` wraps it.
 """
 
 from __future__ import annotations
@@ -17,16 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from harness._case import ParityLevel
-from harness._checks import CheckContext, CheckResult, CheckSettings
-from harness._checks import run_check as _run_registered_check
 from harness._delivery import CallbackReceiver
-from harness._embeddings import EmbeddingError, parity_similarity, wants_embeddings
+from harness._delivery._outcome import Outcome
 from harness._errors import CheckFailed, HarnessUsageError
-from harness._outcome import Outcome
-from harness._parity import ParityReport
-from harness._parity import compare as _compare
-from harness._runner import (
+from harness._model._case import ParityLevel
+from harness._model._spec import ServiceSpec, parse_service_spec
+from harness._run._runner import (
     Auth,
     Target,
     build_request,
@@ -35,12 +31,16 @@ from harness._runner import (
     parity_lines,
     problem_lines,
 )
-from harness._session import SPEC_FILENAME
-from harness._spec import ServiceSpec, parse_service_spec
+from harness._run._session import SPEC_FILENAME
+from harness._verdict._checks import CheckContext, CheckResult, CheckSettings
+from harness._verdict._checks import run_check as _run_registered_check
+from harness._verdict._embeddings import EmbeddingError, parity_similarity, wants_embeddings
+from harness._verdict._parity import ParityReport
+from harness._verdict._parity import compare as _compare
 
 if TYPE_CHECKING:
     from harness._delivery import Request
-    from harness._runner import CaseRunner
+    from harness._run._runner import CaseRunner
 
 ServiceRef = str | Path | ServiceSpec
 """A service as case files name it (``service:`` of a ``service.yaml``), a spec file's path, or a spec."""

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from harness._dataset import ROW_NUMBER, MissingColumn, Row, Template, read_rows, row_marks
 from harness._errors import CaseFileError
-from harness._validation import StrictModel, validation_error
-from harness._yaml import KeyPath, LocatedDocument, read_located
+from harness._model._dataset import ROW_NUMBER, MissingColumn, Row, Template, read_rows, row_marks
+from harness._model._validation import StrictModel, validation_error
+from harness._model._yaml import KeyPath, LocatedDocument, read_located
 
 ParityLevel = Literal["exact", "normalized", "structural", "semantic", "lexical", "none"]
 PARITY_LEVELS: tuple[str, ...] = get_args(ParityLevel)
@@ -382,7 +382,7 @@ def resolve_cases(
     argument does not fit its check; empty when it does) say otherwise.
     """
     if known_checks is None or check_scope is None or arg_errors is None:
-        from harness._checks import check_names, get_check  # lazy: the registry loads the built-in checks
+        from harness._verdict._checks import check_names, get_check  # lazy: the registry loads the built-in checks
 
         known_checks = check_names() if known_checks is None else known_checks
         check_scope = check_scope or (lambda name: get_check(name).scope)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed
-from harness._render import excerpt, first_difference
+from harness._report.excerpts import excerpt, first_difference
+from harness._verdict._checks._registry import CheckContext, check
 
 
 @check("no_mojibake", arg_schema={"type": "null"}, imports=("ftfy", "ftfy.badness"))

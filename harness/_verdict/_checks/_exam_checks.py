@@ -6,10 +6,10 @@ import re
 import unicodedata
 from typing import Any
 
-from harness._checks._exam import ExamQuestion, ParsedExam, parse_exam
-from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed
-from harness._render import head, limited, numbers
+from harness._report.excerpts import head, limited, numbers
+from harness._verdict._checks._exam import ExamQuestion, ParsedExam, parse_exam
+from harness._verdict._checks._registry import CheckContext, check
 
 _NULL: dict[str, Any] = {"type": "null"}
 

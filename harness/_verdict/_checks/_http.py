@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness._checks._registry import CheckContext, check
 from harness._errors import CheckFailed
-from harness._render import json_path, short_repr
+from harness._report.excerpts import json_path, short_repr
+from harness._verdict._checks._registry import CheckContext, check
 
 
 @check(

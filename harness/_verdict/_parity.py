@@ -10,9 +10,9 @@ Levels, strictest first:
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
 - ``semantic``: similarity of meaning at or above a threshold: the cosine of embeddings from the run's embedder
-  (``harness._embeddings``), passed in as ``similarity``; without one, the lexical similarity, and the
+  (``harness._verdict._embeddings``), passed in as ``similarity``; without one, the lexical similarity, and the
   summary says so.
-- ``lexical``: word+bigram cosine similarity (``harness._similarity``) at or above a threshold.
+- ``lexical``: word+bigram cosine similarity (``harness._verdict._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
 Whatever the level (except ``none``), when either side answered non-2xx the two are compared as errors: same
@@ -32,13 +32,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness._case import PARITY_LEVELS, ParityLevel
-from harness._checks._exam import ExamQuestion, parse_exam
-from harness._checks._http import classify_error_body
+from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
-from harness._outcome import Outcome
-from harness._render import clip, excerpt, first_difference
-from harness._similarity import LEXICAL, TextSimilarity
+from harness._model._case import PARITY_LEVELS, ParityLevel
+from harness._report.excerpts import clip, excerpt, first_difference
+from harness._verdict._checks._exam import ExamQuestion, parse_exam
+from harness._verdict._checks._http import classify_error_body
+from harness._verdict._similarity import LEXICAL, TextSimilarity
 
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40

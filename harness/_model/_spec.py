@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness._errors import CaseFileError
-from harness._pointer import parse_pointer
-from harness._presets import PRESET_ARG_SCHEMAS, PRESETS, deep_merge, expand_preset
-from harness._validation import StrictModel, validation_error
-from harness._yaml import LocatedDocument, read_located
+from harness._model._pointer import parse_pointer
+from harness._model._presets import PRESET_ARG_SCHEMAS, PRESETS, deep_merge, expand_preset
+from harness._model._validation import StrictModel, validation_error
+from harness._model._yaml import LocatedDocument, read_located
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict

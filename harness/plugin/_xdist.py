@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from harness._items import PARTS, CaseItem, session_key
-from harness._session import SPEC_FILENAME, Prefetch
+from harness._run._session import SPEC_FILENAME, Prefetch
+from harness.plugin._items import PARTS, CaseItem, session_key
 
 FILES_STAY_ON_ONE_WORKER = "harness_files_stay_on_one_worker"
 CASES_PINNED = "harness_cases_pinned"

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness._errors import CaseFileError
-from harness._yaml import LocatedDocument
+from harness._model._yaml import LocatedDocument
 
 
 class StrictModel(BaseModel):

@@ -1,0 +1,1 @@
+"""What a file says: YAML, case files, datasets, service specs and presets, pointers, schemas."""

@@ -1,0 +1,1 @@
+"""Verdicts on what was delivered: checks, parity, similarity, embeddings."""
