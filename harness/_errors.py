@@ -48,3 +48,7 @@ class CheckFailed(AssertionError):
 
 class CheckSkipped(Exception):
     """A check that cannot run in this setting (e.g. no grader configured); the message says what to set."""
+
+
+class CheckNotApplicable(Exception):
+    """A check with nothing to judge in this answer (output checks on an expected rejection): a pass that says so."""

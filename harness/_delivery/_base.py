@@ -9,8 +9,7 @@ import httpx
 
 from harness._delivery._outcome import Outcome
 from harness._model._spec import EndpointSpec
-
-DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+from harness._run._options import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 
 
 @dataclass
@@ -31,7 +30,7 @@ class Request:
     json: Any = None
     content: bytes | None = None
     """Raw body, sent instead of ``json`` (e.g. malformed JSON on purpose)."""
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     """Wall-clock bound for the whole delivery: request, stream or callback wait."""
     secrets: tuple[str, ...] = ()
     """Values to mask in the transcript and request record."""

@@ -15,6 +15,7 @@ from harness._delivery._exchange import (
     extract_output,
     is_success,
     new_outcome,
+    quote_body,
     record_body,
     record_response,
     send,
@@ -125,8 +126,8 @@ class CallbackAdapter:
             outcome.timings.total_s = first.received_at - started
             outcome.body = first.payload
             outcome.problems.extend(_problems(authentic, slot, spec.payload_id))
-            # A failed job is an outcome for the checks (and error parity), not a delivery problem; it has no text.
-            extract_output(outcome, request.spec.output, text=_job_succeeded(outcome, spec))
+            # A failed job has no text: it is the job_failed problem, unless the case expects an error.
+            extract_output(outcome, request.spec.output, text=_job_succeeded(outcome, spec, secrets))
         else:
             outcome.timings.total_s = waited
             outcome.problems.extend(_unanswered(deliveries, slot, waited))
@@ -161,7 +162,7 @@ def _scheme(spec: CallbackSpec, receiver_secret: str | None) -> tuple[bool, Sign
     return True, None
 
 
-def _job_succeeded(outcome: Outcome, spec: CallbackSpec) -> bool:
+def _job_succeeded(outcome: Outcome, spec: CallbackSpec, secrets: tuple[str, ...]) -> bool:
     """Whether the payload's status is a success value; a value the spec does not know is a problem."""
     if spec.status is None:
         return True
@@ -169,7 +170,15 @@ def _job_succeeded(outcome: Outcome, spec: CallbackSpec) -> bool:
     if status in spec.success:
         return True
     outcome.transcript.append(f"~ job status {status!r} at {spec.status} is not a success value {spec.success}")
-    if spec.failure and status not in spec.failure:
+    if status in spec.failure:
+        # The service's own words; a case that expects an error takes the failed job as its answer.
+        outcome.problems.append(
+            Problem(
+                "job_failed",
+                f"the callback says the job ended with status {status!r}: {quote_body(outcome.body, secrets)}",
+            )
+        )
+    elif spec.failure:
         outcome.problems.append(
             Problem(
                 "callback_unknown_status",

@@ -17,8 +17,9 @@ from harness._delivery._base import Request
 from harness._delivery._outcome import Outcome, Problem
 from harness._delivery._outcome import is_success as is_success  # the adapters import it from here
 from harness._errors import ServiceUnreachable
-from harness._model._pointer import resolve_pointer
+from harness._model._pointer import explain_miss, resolve_pointer
 from harness._model._spec import OutputPointers
+from harness._report.excerpts import clip, short_repr
 from harness._report.masking import redact, redact_headers, redact_text
 
 # Connecting never needs the whole budget; capping it lets an unreachable host surface as
@@ -218,17 +219,35 @@ def decode_body(content: bytes) -> Any:
 
 
 def extract_output(outcome: Outcome, pointers: OutputPointers, *, text: bool = True) -> None:
-    """Fill ``text`` (unless the adapter has its own), ``sources`` and ``metadata`` from ``outcome.body``."""
+    """Fill ``text`` (unless the adapter has its own), ``sources`` and ``metadata`` from ``outcome.body``.
+
+    A text pointer that finds no string is ``output_missing``, naming what the body holds there: a wrong
+    pointer in the spec otherwise reads as every check's "got none".
+    """
     body = outcome.body
     if text and pointers.text is not None:
         value = resolve_pointer(body, pointers.text)
         outcome.text = value if isinstance(value, str) else None
+        if outcome.text is None:
+            found = explain_miss(body, pointers.text) if value is None else f"it holds {short_repr(value, 80)}"
+            outcome.problems.append(
+                Problem(
+                    "output_missing",
+                    f"output.text {pointers.text} finds no text in the {outcome.endpoint} answer: {found}; "
+                    "fix output.text in the service spec (harness try shows what each pointer finds)",
+                )
+            )
     if pointers.sources is not None:
         value = resolve_pointer(body, pointers.sources)
         if isinstance(value, list):
             outcome.sources = [item if isinstance(item, str) else json.dumps(item) for item in value]
     for name, pointer in pointers.metadata.items():
         outcome.metadata[name] = resolve_pointer(body, pointer)
+
+
+def quote_body(body: Any, secrets: Iterable[str], limit: int = 300) -> str:
+    """A service's own words for a failure message: the body, masked and clipped."""
+    return clip(_show(redact(body, tuple(secrets))), limit)
 
 
 def show_lines(prefix: str, value: Any, secrets: Iterable[str]) -> list[str]:

@@ -21,6 +21,7 @@ from harness._delivery._exchange import (
     extract_output,
     merged_headers,
     new_outcome,
+    quote_body,
     record_body,
     record_response,
     send,
@@ -45,11 +46,13 @@ class PollAdapter:
     """Submits a job, polls its status with bounded backoff, and fetches its result.
 
     The Outcome's ``status`` and ``body`` are the final answer's: the result request's (or the last
-    status body's when the spec has no result request). A job that ends with a failure status is a
-    normal outcome for the checks and for error parity (BentoML: the get request then answers 400 or
-    500 with the error body). A rejected submit (non-2xx) is recorded without a problem, like sync.
+    status body's when the spec has no result request). A job that ends with a failure status is the
+    ``job_failed`` problem, quoting the status body; a case that expects an error takes it as its answer,
+    for the checks and error parity (BentoML: the get request then answers 400 or 500 with the error body).
+    A rejected submit (non-2xx) is recorded without a problem, like sync.
 
-    Problems: ``poll_no_job_id`` (2xx submit without a job id), ``poll_status_failed`` (a status
+    Problems: ``job_failed`` (a failure status; the status body quoted), ``poll_no_job_id`` (2xx submit
+    without a job id), ``poll_status_failed`` (a status
     request answered non-2xx), ``poll_unknown_status`` (a status value the spec does not list),
     ``timeout`` (the job did not end within ``request.timeout_s``), ``transport_error``.
     """
@@ -124,6 +127,15 @@ class PollAdapter:
             if job.status in status.success:
                 return False
             if job.status in status.failure:
+                # Named whatever the result route answers later (a 200 with null must not pass), with the job's
+                # own words; a case that expects an error takes the failed job as its answer (the runner says so).
+                outcome.problems.append(
+                    Problem(
+                        "job_failed",
+                        f"job {job.id} ended with status {job.status!r} at {status.pointer}: "
+                        f"{quote_body(outcome.body, request.secrets)}",
+                    )
+                )
                 return True
             if status.pending and job.status not in status.pending:
                 expected = [*status.pending, *status.success, *status.failure]

@@ -43,6 +43,7 @@ from harness._delivery._exchange import (
 from harness._delivery._outcome import Outcome, Problem, is_success
 from harness._model._pointer import resolve_pointer
 from harness._model._spec import OutputPointers, SseSpec
+from harness._report.excerpts import clip
 from harness._report.masking import redact_text
 
 # What aconnect_sse sends; repeated here so the request record (and the curl built from it) matches.
@@ -51,6 +52,9 @@ _SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 _FIELDS = frozenset({"event", "data", "id", "retry"})
 
 _NOTHING = object()
+
+_PENDING_LINES_KEPT = 20
+"""Lines of an undispatched event kept to quote it (the size bound holds the rest)."""
 
 
 @dataclass
@@ -68,6 +72,8 @@ class _Decoder:
 
     name: str = ""
     data: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    """The lines of the event not yet dispatched: what SSE discards if the stream ends before its blank line."""
     other_lines: int = 0
     first_other: str | None = None
 
@@ -77,10 +83,12 @@ class _Decoder:
             event = None
             if self.data or self.name:
                 event = _Event(self.name or "message", "\n".join(self.data), bool(self.data))
-            self.name, self.data = "", []
+            self.name, self.data, self.pending = "", [], []
             return event
         if line.startswith(":"):
             return None  # a comment (keep-alive pings are usually sent as comments)
+        if len(self.pending) < _PENDING_LINES_KEPT:
+            self.pending.append(line)
         name, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
@@ -118,6 +126,7 @@ class SseAdapter:
     Problems: ``stream_no_terminator`` (ended without ``sse.terminator``, or without ``sse.end_event``
     when there is no terminator), ``stream_error_event`` (an event named ``sse.error_event``; its data
     is the message), ``stream_error_chunk`` (a JSON chunk with a value at ``sse.error``),
+    ``stream_incomplete_event`` (the stream ended inside an event; its lines quoted),
     ``stream_bad_delta`` (a delta that does not decode as declared), ``stream_bad_end_event`` (end or
     metadata event data is not JSON), ``stream_not_sse`` (labelled ``text/event-stream`` but not
     SSE), ``stream_not_event_stream`` (2xx but not ``text/event-stream``), ``stream_interrupted`` (the
@@ -173,7 +182,7 @@ class SseAdapter:
             stream.reading_body = True
             outcome.transcript.append("<")
             await self._consume(response, request, outcome, stream, started)
-            _judge_end(request.spec.sse, outcome, stream)
+            _judge_end(request.spec.sse, outcome, stream, request.secrets)
 
     async def _consume(
         self, response: httpx.Response, request: Request, outcome: Outcome, stream: _Stream, started: float
@@ -274,11 +283,23 @@ def _delta(data: str, sse: SseSpec, request: Request, outcome: Outcome, stream: 
     return None
 
 
-def _judge_end(sse: SseSpec, outcome: Outcome, stream: _Stream) -> None:
+def _judge_end(sse: SseSpec, outcome: Outcome, stream: _Stream, secrets: tuple[str, ...]) -> None:
     """Problems for a stream that stopped without its declared end, or was not SSE at all."""
     if stream.ended or stream.failed:
         return
     decoder = stream.decoder
+    if decoder.name or decoder.data:
+        # SSE discards an event the stream ends inside (no blank line after it); a real framework ends its error
+        # event that way, so the discarded lines are quoted rather than silently lost.
+        discarded = redact_text(clip(" / ".join(decoder.pending), 400), secrets)
+        outcome.problems.append(
+            Problem(
+                "stream_incomplete_event",
+                f"the stream ended inside an event (no blank line after it), which SSE discards: {discarded!r}",
+            )
+        )
+        outcome.transcript.append("! end of stream inside an event: discarded")
+        return
     if stream.events == 0 and decoder.other_lines:
         outcome.problems.append(
             Problem(

@@ -176,6 +176,25 @@ class ResolvedCase(BaseModel):
         """The case's checks and every turn's own, as ``(name, arg)``."""
         return [*self.checks, *(check for _, turn_checks in self.turns for check in turn_checks)]
 
+    def expects_status(self, status: int) -> bool:
+        """Whether a ``status`` check lists ``status``, or a ``rejected`` check accepts it (any 4xx)."""
+        for name, arg in self.all_checks:
+            if name == "status" and status in ([arg] if isinstance(arg, int) else arg):
+                return True
+            if name == "rejected" and 400 <= status <= 499:
+                return True
+        return False
+
+    @property
+    def expects_error(self) -> bool:
+        """The case expects an error answer: a ``rejected`` check, or a ``status`` check of error codes only."""
+        for name, arg in self.all_checks:
+            if name == "rejected":
+                return True
+            if name == "status" and all(code >= 400 for code in ([arg] if isinstance(arg, int) else arg)):
+                return True
+        return False
+
 
 def expected_cost(case: ResolvedCase) -> float:
     """A rough guess of how long ``case`` keeps one of the runner's slots, to start the longest first.
@@ -184,9 +203,7 @@ def expected_cost(case: ResolvedCase) -> float:
     status is answered before any model runs, so it counts for little.
     """
     deliveries = len(case.turns) * case.repeat * max(1, case.parity.noise_samples)
-    statuses = [arg for name, arg in case.all_checks if name == "status"]
-    expects_error = any(all(code >= 400 for code in ([arg] if isinstance(arg, int) else arg)) for arg in statuses)
-    return deliveries * (0.1 if expects_error else 1.0)
+    return deliveries * (0.1 if case.expects_error else 1.0)
 
 
 def normalise_check(spec: str | dict[str, Any]) -> tuple[str, Any]:

@@ -57,6 +57,33 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
     return current
 
 
+def explain_miss(document: Any, pointer: str) -> str:
+    """Why ``pointer`` finds nothing in ``document``: the deepest part that resolved and what it holds.
+
+    E.g. ``/choices/0/message has keys content, role`` or ``/data is a string, not an object``.
+    """
+    current, resolved = document, ""
+    for token in parse_pointer(pointer):
+        step = resolved + "/" + token.replace("~", "~0").replace("/", "~1")
+        if isinstance(current, dict) and token in current:
+            current, resolved = current[token], step
+            continue
+        if isinstance(current, list):
+            index = _array_index(token)
+            if index is not None and index < len(current):
+                current, resolved = current[index], step
+                continue
+        break
+    where = resolved or "the body"
+    if isinstance(current, dict):
+        keys = ", ".join(sorted(map(str, current))[:20]) or "none"
+        return f"{where} has keys {keys}"
+    if isinstance(current, list):
+        return f"{where} is a list of {len(current)}"
+    kind = "null" if current is None else type(current).__name__
+    return f"{where} is {'null' if current is None else 'a ' + kind}, not an object"
+
+
 def set_pointer(document: Any, pointer: str, value: Any) -> None:
     """Set the value at ``pointer`` in ``document`` in place, creating missing objects on the way.
 

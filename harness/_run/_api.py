@@ -23,6 +23,7 @@ from harness._errors import CheckFailed, HarnessUsageError
 from harness._model._case import ParityLevel
 from harness._model._spec import ServiceSpec, parse_service_spec
 from harness._model._specs import SPEC_FILENAME
+from harness._run._options import DEFAULT_TIMEOUT_S
 from harness._run._request import Auth, build_request, deliver_request
 from harness._run._results import check_lines, parity_lines, problem_lines
 from harness._run._target import Target
@@ -40,7 +41,6 @@ ServiceRef = str | Path | ServiceSpec
 """A service as case files name it (``service:`` of a ``service.yaml``), a spec file's path, or a spec."""
 
 ENDPOINTS = ("qa", "prod")
-DEFAULT_TIMEOUT_S = 60.0
 _RESULT_MARGIN_S = 60.0
 """Every delivery is bounded by its own timeout; this outer bound only guards against a bug in the runner."""
 

@@ -17,6 +17,11 @@ from urllib.parse import urlsplit
 
 from harness._errors import HarnessUsageError
 
+DEFAULT_TIMEOUT_S = 60.0
+"""Bound on each delivery (``--harness-timeout``): every signature that takes a delivery timeout defaults to it."""
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024**2
+"""Bound on one response, stream or callback body (``--harness-max-response-size``)."""
+
 Parser = Callable[[str, str], Any]
 """``parse(raw, name) -> value``; raises HarnessUsageError naming the option and the fix."""
 
@@ -38,6 +43,12 @@ class Option:
     env: str | None = None
     external: bool = False
     """Declared by another plugin (pytest-base-url): documented and resolved here, not added."""
+    field: str = ""
+    """The :class:`HarnessSettings` field it sets; default: ``dest`` without its ``harness_`` prefix."""
+
+    def __post_init__(self) -> None:
+        if not self.field:
+            object.__setattr__(self, "field", self.dest.removeprefix("harness_"))
 
     @property
     def display(self) -> str:
@@ -155,7 +166,8 @@ OPTIONS: tuple[Option, ...] = (
         "SECONDS",
         "Bound on each delivery: response, stream or callback wait (a case's `timeout_s` wins)",
         _number(float, 0.001, "give seconds, e.g. --harness-timeout 60"),
-        default=60.0,
+        default=DEFAULT_TIMEOUT_S,
+        field="timeout_s",
         shown_default="`60`",
     ),
     Option(
@@ -191,7 +203,8 @@ OPTIONS: tuple[Option, ...] = (
         "SIZE",
         "Most one delivery may send (a response, a stream, a callback); past it reading stops: `response_too_large`",
         _size,
-        default=32 * 1024**2,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        field="max_response_bytes",
         shown_default="`32MB`",
     ),
     Option(
@@ -340,6 +353,11 @@ def help_text(option: Option) -> str:
 # ---------------------------------------------------------------- settings
 
 
+def _default(dest: str) -> Any:
+    """The table's default for ``dest``: the settings take each default from there, never a copy."""
+    return OPTIONS_BY_DEST[dest].default
+
+
 @dataclass(frozen=True)
 class HarnessSettings:
     """Every option's resolved value; built by :func:`resolve_settings`."""
@@ -347,27 +365,29 @@ class HarnessSettings:
     base_url: str | None = None
     qa_token: str | None = None
     callback_secret: str | None = None
-    callback_host: str = "127.0.0.1"
+    callback_host: str = _default("harness_callback_host")
     callback_url: str | None = None
-    concurrency: int = 8
-    timeout_s: float = 60.0
+    concurrency: int = _default("harness_concurrency")
+    timeout_s: float = _default("harness_timeout")
     repeat: int | None = None
-    report_dir: str = "reports"
-    reference_faults: tuple[str, ...] = ()
-    reference_model_latency_ms: float = 0.0
-    case_paths: tuple[str, ...] = ("cases",)
-    local_target: str = "reference_services.inprocess:start_stack"
+    report_dir: str = _default("harness_report_dir")
+    reference_faults: tuple[str, ...] = _default("reference_faults")
+    reference_model_latency_ms: float = _default("reference_model_latency_ms")
+    case_paths: tuple[str, ...] = _default("harness_case_paths")
+    local_target: str = _default("harness_local_target")
     judge_url: str | None = None
     judge_model: str | None = None
     judge_api_key: str | None = None
+    """Environment only (``HARNESS_JUDGE_API_KEY``): a key never goes on a command line."""
     embeddings_url: str | None = None
     embeddings_model: str | None = None
     embeddings_api_key: str | None = None
+    """Environment only (``HARNESS_EMBEDDINGS_API_KEY``)."""
     save_baseline: str | None = None
     baseline: str | None = None
-    latency_tolerance: float = 0.5
-    max_response_bytes: int = 32 * 1024**2
-    seed: int = 1
+    latency_tolerance: float = _default("harness_latency_tolerance")
+    max_response_bytes: int = _default("harness_max_response_size")
+    seed: int = _default("harness_seed")
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -375,30 +395,6 @@ class HarnessSettings:
         password = urlsplit(self.base_url).password if self.base_url else None
         known = (self.qa_token, self.callback_secret, self.judge_api_key, self.embeddings_api_key, password)
         return tuple(s for s in known if s)
-
-
-# Option dest -> settings field, where the names differ.
-_FIELDS = {
-    "harness_qa_token": "qa_token",
-    "harness_callback_secret": "callback_secret",
-    "harness_callback_host": "callback_host",
-    "harness_callback_url": "callback_url",
-    "harness_concurrency": "concurrency",
-    "harness_timeout": "timeout_s",
-    "harness_repeat": "repeat",
-    "harness_report_dir": "report_dir",
-    "harness_judge_url": "judge_url",
-    "harness_judge_model": "judge_model",
-    "harness_embeddings_url": "embeddings_url",
-    "harness_embeddings_model": "embeddings_model",
-    "harness_save_baseline": "save_baseline",
-    "harness_baseline": "baseline",
-    "harness_latency_tolerance": "latency_tolerance",
-    "harness_max_response_size": "max_response_bytes",
-    "harness_seed": "seed",
-    "harness_case_paths": "case_paths",
-    "harness_local_target": "local_target",
-}
 
 
 def _unset(value: Any) -> bool:
@@ -423,7 +419,7 @@ def resolve_settings(get_option: Callable[[str], Any], get_ini: Callable[[str], 
             value = tuple(str(part) for part in raw)
         else:
             value = option.parse(str(raw), option.display)
-        values[_FIELDS.get(option.dest, option.dest)] = value
+        values[option.field] = value
     values["judge_api_key"] = os.environ.get("HARNESS_JUDGE_API_KEY") or None
     values["embeddings_api_key"] = os.environ.get("HARNESS_EMBEDDINGS_API_KEY") or None
     settings = HarnessSettings(**values)

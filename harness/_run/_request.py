@@ -10,11 +10,11 @@ from typing import Any, Literal
 import httpx
 
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
-from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
 from harness._delivery._outcome import Outcome
 from harness._errors import HarnessUsageError
 from harness._model._pointer import set_pointer
 from harness._model._spec import INPUT_PLACEHOLDER, EndpointSpec, ServiceSpec, expand_env
+from harness._run._options import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from harness._run._target import Target
 
 Auth = Literal["default", "none", "invalid"]
@@ -30,7 +30,7 @@ def build_request(
     headers: Mapping[str, str | None] | None = None,
     auth: Auth = "default",
     conversation: str | None = None,
-    timeout_s: float = 60.0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> Request:
     """The ``Request`` for ``endpoint`` (``qa`` or ``prod``) of ``spec`` at ``target``.

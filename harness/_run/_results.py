@@ -5,11 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from harness._delivery._outcome import Outcome
+from harness._delivery._exchange import quote_body
+from harness._delivery._outcome import Outcome, Problem, is_success
+from harness._delivery._problems import blocks_output
 from harness._errors import HarnessError
 from harness._model._case import ResolvedCase
 from harness._verdict._checks import CheckResult
 from harness._verdict._parity import ParityReport
+
+
+def judge_answer(case: ResolvedCase, outcome: Outcome, secrets: tuple[str, ...]) -> None:
+    """The problems that depend on what the case expects, added to (or taken from) ``outcome``.
+
+    An error status the case does not expect is named once with the service's words (``server_error``,
+    ``request_rejected``) instead of every output check failing on "got none". A case that expects an error
+    takes a failed job as its answer, and an error answer has no output text to miss: its checks speak.
+    """
+    if case.expects_error:
+        outcome.problems = [p for p in outcome.problems if p.kind not in ("job_failed", "output_missing")]
+        return
+    status = outcome.status
+    if status is None or is_success(status) or case.expects_status(status):
+        return
+    if any(blocks_output(p.kind) for p in outcome.problems):
+        return  # already named (a timeout after the status line, say)
+    said = f"{outcome.endpoint} answered {status}: {quote_body(outcome.body, secrets)}"
+    outcome.problems.append(Problem("server_error", said) if status >= 500 else Problem("request_rejected", said))
 
 
 def problem_lines(outcome: Outcome) -> list[str]:

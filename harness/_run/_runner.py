@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request
-from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
 from harness._delivery._outcome import Outcome
 from harness._delivery._problems import blocks_output
 from harness._errors import HarnessError, HarnessUsageError
@@ -27,13 +26,17 @@ from harness._model._case import ResolvedCase
 from harness._model._spec import ServiceSpec
 from harness._run._conversation import Conversation
 from harness._run._imports import warm
+from harness._run._options import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S
 from harness._run._request import build_request, deliver_request
-from harness._run._results import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
+from harness._run._results import CaseResult, CaseRun, ParityRun, SideRun, TurnResult, judge_answer
 from harness._run._slots import Slots
 from harness._run._target import Target
-from harness._verdict._checks import CheckContext, CheckSettings, get_check, run_check
+from harness._verdict._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._verdict._embeddings import EmbeddingError, parity_similarity, wants_embeddings
 from harness._verdict._parity import ParityReport, compare, compare_with_noise
+
+_OUTER_MARGIN_S = 60.0
+"""Added to a case's own delivery bounds for the outer wait, which only guards against a bug in the runner."""
 
 
 class CaseRunner:
@@ -45,7 +48,7 @@ class CaseRunner:
         specs: dict[str, ServiceSpec],
         *,
         concurrency: int = 8,
-        timeout_s: float = 60.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         repeat: int | None = None,
         callback_host: str = "127.0.0.1",
         callback_url: str | None = None,
@@ -173,7 +176,7 @@ class CaseRunner:
 
     def _bound(self, case: ResolvedCase) -> float:
         deliveries = len(case.turns) * self._repeats(case) * max(1, case.parity.noise_samples)
-        return (case.timeout_s or self.timeout_s) * deliveries + 60.0
+        return (case.timeout_s or self.timeout_s) * deliveries + _OUTER_MARGIN_S
 
     # ---------------------------------------------------------------- running (loop thread)
 
@@ -214,10 +217,16 @@ class CaseRunner:
                 side.error = exc
                 return side
             conversation.answered(outcome.text)
+            judge_answer(case, outcome, request.secrets)
             turn = TurnResult(outcome=outcome)
             side.turns.append(turn)
-            if any(blocks_output(p.kind) for p in outcome.problems):
-                # Nothing to judge: the delivery problem is the failure; checks would only repeat it.
+            blocking = [p.kind for p in outcome.problems if blocks_output(p.kind)]
+            if blocking:
+                # Nothing to judge: the problem is the failure, named once; each check says it did not run.
+                reason = f"not run: no output ({', '.join(dict.fromkeys(blocking))})"
+                turn.checks = [
+                    CheckResult(name, True, reason, 0.0, skipped=True) for name, _ in case.checks + turn_checks
+                ]
                 return side
             for name, arg in case.checks + turn_checks:
                 if get_check(name).scope == "side":
@@ -227,6 +236,7 @@ class CaseRunner:
                         outcome=outcome,
                         input=case_input,
                         settings=self.check_settings,
+                        expects_error=case.expects_error,
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
         return side
@@ -285,6 +295,7 @@ class CaseRunner:
                         other=prod_out,
                         input=qa_out.request.get("body"),
                         settings=self.check_settings,
+                        expects_error=case.expects_error,
                     )
                     parity.checks.append(await run_check(name, ctx, arg))
         return parity

@@ -150,10 +150,12 @@ def test_a_signed_delivery_replayed_to_another_job_is_rejected(receiver: Callbac
     assert (kinds(first), kinds(again)) == ([], ["callback_replayed"])
 
 
-def test_failed_status_is_the_outcome_without_text(receiver: CallbackReceiver) -> None:
+def test_failed_status_is_named_with_the_jobs_own_words(receiver: CallbackReceiver) -> None:
     failed = {"job": {"id": "job-42", "status": "failed", "error": {"message": "model raised"}}}
     outcome, _ = run(receiver, signed(failed))
-    assert kinds(outcome) == []
+    assert kinds(outcome) == ["job_failed"]
+    assert "ended with status 'failed'" in outcome.problems[0].message
+    assert "model raised" in outcome.problems[0].message
     assert outcome.text is None
     assert outcome.body == failed
 

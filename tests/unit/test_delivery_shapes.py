@@ -172,9 +172,10 @@ def test_poll_until_done_result_in_the_status_body() -> None:
     assert sum(line.startswith("> GET") for line in outcome.transcript) == 3
 
 
-def test_failed_job_is_the_outcome_not_a_problem() -> None:
+def test_failed_job_is_named_with_the_status_body_quoted() -> None:
     outcome, _ = run(PollAdapter(), EndpointSpec.model_validate(POLL), jobs({"state": "error", "detail": "bad"}))
-    assert (outcome.body, outcome.text, kinds(outcome)) == ({"state": "error", "detail": "bad"}, None, [])
+    assert (outcome.body, outcome.text, kinds(outcome)) == ({"state": "error", "detail": "bad"}, None, ["job_failed"])
+    assert """ended with status 'error' at /state: {"state": "error", "detail": "bad"}""" in outcome.problems[0].message
 
 
 def test_poll_gives_up_within_the_case_timeout_with_bounded_backoff() -> None:

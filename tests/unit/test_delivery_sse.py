@@ -129,9 +129,17 @@ def test_missing_terminator_is_a_named_problem() -> None:
 
 
 def test_unfinished_last_event_does_not_count_as_terminator() -> None:
-    # No blank line after [DONE]: per the SSE spec the event was never dispatched.
+    # No blank line after [DONE]: per the SSE spec the event was never dispatched; its bytes are quoted.
     outcome = deliver(stream(b"data: a\n\n", b"data: [DONE]\n"))
-    assert kinds(outcome) == ["stream_no_terminator"]
+    assert kinds(outcome) == ["stream_incomplete_event"]
+    assert "which SSE discards: 'data: [DONE]'" in outcome.problems[0].message
+    assert outcome.text == "a"
+
+
+def test_an_error_event_without_its_blank_line_is_quoted_not_lost() -> None:
+    outcome = deliver(stream(b"data: a\n\n", b'event: error\ndata: {"message": "quota exceeded"}'))
+    assert kinds(outcome) == ["stream_incomplete_event"]
+    assert """'event: error / data: {"message": "quota exceeded"}'""" in outcome.problems[0].message
 
 
 def test_error_event_is_reported_with_its_data() -> None:

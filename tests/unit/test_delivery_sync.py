@@ -74,9 +74,12 @@ def test_happy_path_extracts_text_sources_and_metadata() -> None:
     assert not any(TOKEN in line for line in outcome.transcript)
 
 
-def test_missing_pointers_give_none_not_errors() -> None:
+def test_a_text_pointer_that_finds_nothing_is_named_with_the_keys_there() -> None:
     outcome, _ = deliver(answer(200, {"unexpected": True}), json={})
-    assert outcome.problems == []
+    assert [p.kind for p in outcome.problems] == ["output_missing"]
+    assert "output.text /reply finds no text in the qa answer: the body has keys unexpected" in (
+        outcome.problems[0].message
+    )
     assert outcome.text is None
     assert outcome.sources is None
     assert outcome.metadata == {"model_version": None}

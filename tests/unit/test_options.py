@@ -76,3 +76,24 @@ def test_readme_options_table_matches_the_option_table() -> None:
     table = module.render_options_table()
     for option in OPTIONS:
         assert (option.flag or option.dest) in table
+
+
+def test_each_option_sets_one_settings_field_and_each_field_has_its_option() -> None:
+    from dataclasses import fields
+
+    from harness._run._options import OPTIONS, HarnessSettings
+
+    settings_fields = {f.name for f in fields(HarnessSettings)}
+    option_fields = [option.field for option in OPTIONS]
+    assert len(option_fields) == len(set(option_fields))
+    assert set(option_fields) <= settings_fields
+    # the API keys are read from the environment only: a key never goes on a command line or in an ini file
+    assert settings_fields - set(option_fields) == {"judge_api_key", "embeddings_api_key"}
+
+
+def test_settings_defaults_are_the_tables() -> None:
+    from harness._run._options import OPTIONS, HarnessSettings
+
+    defaults = HarnessSettings()
+    for option in OPTIONS:
+        assert getattr(defaults, option.field) == option.default, option.dest

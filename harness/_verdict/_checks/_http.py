@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness._errors import CheckFailed
+from harness._errors import CheckFailed, CheckNotApplicable
 from harness._report.excerpts import json_path, short_repr
 from harness._verdict._checks._registry import CheckContext, check
 
@@ -167,6 +167,8 @@ def check_model_version_equal(ctx: CheckContext, arg: Any) -> None:
     """Both endpoints report the same ``model_version`` (arg: another metadata key)."""
     key = arg or "model_version"
     assert ctx.other is not None  # run_check guarantees it for pair checks
+    if ctx.expects_error and not ctx.outcome.succeeded and not ctx.other.succeeded:
+        raise CheckNotApplicable(f"not applicable: both answers are the expected rejection, which reports no {key}")
     sides = [(ctx.outcome.endpoint or "qa", ctx.outcome), (ctx.other.endpoint or "prod", ctx.other)]
     for name, outcome in sides:
         if key not in outcome.metadata:

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from harness._delivery._outcome import Outcome
-from harness._errors import CheckFailed, CheckSkipped, HarnessError
+from harness._errors import CheckFailed, CheckNotApplicable, CheckSkipped, HarnessError
 from harness._report.excerpts import json_path, short_repr
 
 if TYPE_CHECKING:
@@ -67,10 +67,21 @@ class CheckContext:
     other: Outcome | None = None
     """Pair checks: the prod outcome."""
     settings: CheckSettings = field(default_factory=CheckSettings)
+    expects_error: bool = False
+    """The case expects an error answer (a ``status`` check of error codes, or ``rejected``)."""
 
     def require_text(self) -> str:
-        """This side's output text; fails the check when the outcome carries none."""
+        """This side's output text; fails the check when the outcome carries none.
+
+        An expected rejection has no output text: a check that needs it does not apply there
+        (``CheckNotApplicable``), so a file's default output checks do not fail its error-status cases.
+        """
         text = self.outcome.text
+        if text is None and self.expects_error and not self.outcome.succeeded:
+            raise CheckNotApplicable(
+                f"not applicable: the {self.outcome.endpoint} answer is the expected rejection "
+                f"(status {self.outcome.status}), which has no output text"
+            )
         if text is None:
             raise CheckFailed(
                 f"expected output text from {self.outcome.endpoint}, got none "
@@ -250,6 +261,8 @@ async def run_check(name: str, ctx: CheckContext, arg: Any) -> CheckResult:
                 await returned
     except CheckSkipped as exc:
         return CheckResult(name, True, str(exc), time.perf_counter() - start, skipped=True)
+    except CheckNotApplicable as exc:
+        return CheckResult(name, True, str(exc), time.perf_counter() - start)
     except AssertionError as exc:
         return result(False, str(exc) or f"check {name} failed (no message)")
     except Exception as exc:
