@@ -1,9 +1,9 @@
 """qa-harness: evaluate and regression-test ML/LLM services through their production and QA endpoints.
 
 The pytest plugin lives in ``harness.plugin`` (loaded through the ``pytest11`` entry point). This package
-exports what users extend or call: the check registry, the result types, the exceptions, and the Python API
-(``deliver``, ``run_check``, ``compare``, ``assert_passed``; in tests the ``harness_deliver``,
-``harness_target`` and ``reference_services`` fixtures).
+exports what users extend or call: the check registry, the parity hook for text structures, the result
+types, the exceptions, and the Python API (``deliver``, ``run_check``, ``compare``, ``assert_passed``; in
+tests the ``harness_deliver``, ``harness_target`` and ``reference_services`` fixtures).
 
 Names are imported on first access (PEP 562): pytest imports this package in every run of every project
 the plugin is installed in, and most of those runs never touch a check or a parity report.
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from harness._verdict._parity import (
         ParityReport,
         compare_with_noise,
+        register_text_structure,
     )
 
 _EXPORTS = {
@@ -100,6 +101,7 @@ _EXPORTS = {
     "harness._verdict._parity": (
         "ParityReport",
         "compare_with_noise",
+        "register_text_structure",
     ),
     "harness._run._target": ("Target",),
     "harness._model._spec": ("ServiceSpec",),
@@ -137,6 +139,7 @@ __all__ = [
     "get_check",
     "parse_exam",
     "register_check",
+    "register_text_structure",
     "run_check",
 ]
 

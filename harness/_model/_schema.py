@@ -13,6 +13,7 @@ from typing import Any
 from harness._model._case import CaseFile
 from harness._model._spec import ServiceSpec
 from harness._verdict._checks import check_names, get_check
+from harness._verdict._checks._registry import is_built_in
 
 HERE = Path(__file__).parents[1]  # the published schemas sit at the package root
 SCHEMA_FILES = {"case-file": HERE / "case-file.schema.json", "service-spec": HERE / "service-spec.schema.json"}
@@ -21,7 +22,7 @@ SCHEMA_FILES = {"case-file": HERE / "case-file.schema.json", "service-spec": HER
 def _check_spec_schema() -> dict[str, Any]:
     """Built-in check names offered for completion; other names stay valid (custom checks)."""
     # Only the harness's own checks: the published file must not depend on what a conftest registered.
-    names = [name for name in check_names() if get_check(name).fn.__module__.startswith("harness._verdict._checks")]
+    names = [name for name in check_names() if is_built_in(get_check(name).fn)]
     described = [{"const": name, "description": get_check(name).doc} for name in names]
     return {
         "description": "A check name, or a one-key mapping {name: argument}.",

@@ -5,8 +5,9 @@ Levels, strictest first:
 - ``exact``: the texts are identical (the bodies, when neither side has text).
 - ``normalized``: identical after Unicode NFC, case folding, whitespace collapsing and stripping markdown
   emphasis (``**``, ``__``, ``*``, ``_``, backticks).
-- ``structural``: the same shape. Exams (see ``parse_exam``) have the same number of questions, the same
-  choice labels and answer keys per question; sources are the same set; the JSON bodies have the same types at
+- ``structural``: the same shape. Texts have the same structure for every registered text structure
+  (:func:`register_text_structure`; the built-in exam extension: the same questions, choice labels and
+  answer keys); sources are the same set; the JSON bodies have the same types at
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
 - ``semantic``: similarity of meaning at or above a threshold: the cosine of embeddings from the run's embedder
@@ -28,7 +29,7 @@ import json
 import re
 import statistics
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,7 @@ from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
 from harness._model._case import PARITY_LEVELS, ParityLevel
 from harness._report.excerpts import clip, excerpt, first_difference
-from harness._verdict._checks._exam import ExamQuestion, parse_exam
-from harness._verdict._checks._http import classify_error_body
+from harness._verdict._checks import classify_error_body  # the package: its import registers the built-in extensions
 from harness._verdict._similarity import LEXICAL, TextSimilarity
 
 TEXT_DIFF_LINES = 80
@@ -350,6 +350,27 @@ def _snippet(text: str, at: int) -> str:
     return excerpt(text, at, width=25, before=10, ellipses=False, empty="«» (ends here)")
 
 
+@dataclass(frozen=True)
+class TextStructure:
+    """A structure some output texts have (an exam, a table, ...), which structural parity compares."""
+
+    name: str
+    differences: Callable[[str, str], list[str]]
+    """``(qa_text, prod_text)`` -> how their structures differ; empty when they agree or neither has it."""
+    describe: Callable[[str], str | None]
+    """A text's structure in a few words for a passing report (``5 questions``); None when it has none."""
+
+
+_TEXT_STRUCTURES: dict[str, TextStructure] = {}
+
+
+def register_text_structure(
+    name: str, differences: Callable[[str, str], list[str]], describe: Callable[[str], str | None]
+) -> None:
+    """Teach structural parity a text structure: domain knowledge plugs in here, not into parity itself."""
+    _TEXT_STRUCTURES[name] = TextStructure(name, differences, describe)
+
+
 def comparable_text(outcome: Outcome) -> str:
     """What similarity levels compare: the text, else the body as canonical JSON."""
     if outcome.text is not None:
@@ -365,7 +386,8 @@ def _min_pairwise(texts: Sequence[str], judge: TextSimilarity) -> float:
 def _structural_differences(qa: Outcome, prod: Outcome, excluded: Sequence[re.Pattern[str]]) -> list[str]:
     problems: list[str] = []
     if qa.text is not None and prod.text is not None:
-        problems.extend(_exam_differences(qa.text, prod.text))
+        for structure in _TEXT_STRUCTURES.values():
+            problems.extend(structure.differences(qa.text, prod.text))
     if qa.sources is not None or prod.sources is not None:
         if qa.sources is None or prod.sources is None:
             has = "qa" if qa.sources is not None else "prod"
@@ -377,49 +399,6 @@ def _structural_differences(qa: Outcome, prod: Outcome, excluded: Sequence[re.Pa
     same_delivery = qa.delivery == prod.delivery
     problems.extend(_body_structure_differences(qa.body, prod.body, excluded, compare_keys=same_delivery))
     return problems
-
-
-def _exam_differences(qa_text: str, prod_text: str) -> list[str]:
-    qa_exam, prod_exam = parse_exam(qa_text), parse_exam(prod_text)
-    if not qa_exam.is_exam and not prod_exam.is_exam:
-        return []
-    if not (qa_exam.is_exam and prod_exam.is_exam):
-        exam, side, other = (qa_exam, "qa", "prod") if qa_exam.is_exam else (prod_exam, "prod", "qa")
-        return [f"{side} text is an exam with {len(exam.questions)} questions, {other} text has no numbered questions"]
-    problems: list[str] = []
-    if len(qa_exam.questions) != len(prod_exam.questions):
-        problems.append(f"qa has {len(qa_exam.questions)} questions, prod has {len(prod_exam.questions)}")
-    # The same difference on many questions (say, every question lost its choices) reads best as one item.
-    grouped: dict[str, list[int]] = {}
-    for q, p in zip(qa_exam.questions, prod_exam.questions, strict=False):
-        for difference in _question_differences(q, p):
-            grouped.setdefault(difference, []).append(q.number)
-    for difference, numbers in grouped.items():
-        label = "question" if len(numbers) == 1 else "questions"
-        problems.append(f"{label} {_number_ranges(numbers)}: {difference}")
-    return problems
-
-
-def _question_differences(q: ExamQuestion, p: ExamQuestion) -> list[str]:
-    found = []
-    if list(q.choices) != list(p.choices):
-        found.append(f"qa has choices {q.label_range()}, prod has {p.label_range()}")
-    if sorted(q.answers) != sorted(p.answers):
-        qa_key = ", ".join(f"{a})" for a in q.answers) or "none"
-        prod_key = ", ".join(f"{a})" for a in p.answers) or "none"
-        found.append(f"qa answer {qa_key}, prod answer {prod_key}")
-    return found
-
-
-def _number_ranges(numbers: list[int]) -> str:
-    """``1-3, 7`` for [1, 2, 3, 7]."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][-1] + 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def _body_structure_differences(
@@ -454,8 +433,9 @@ def _type_name(kind: type) -> str:
 def _structure_description(outcome: Outcome) -> str:
     parts = []
     if outcome.text is not None:
-        exam = parse_exam(outcome.text)
-        parts.append(f"{len(exam.questions)} questions" if exam.is_exam else "text on both sides")
+        text = outcome.text
+        found = (structure.describe(text) for structure in _TEXT_STRUCTURES.values())
+        parts.append(next((d for d in found if d), "text on both sides"))
     if outcome.sources is not None:
         parts.append(f"{len(set(outcome.sources))} sources")
     if isinstance(outcome.body, dict):

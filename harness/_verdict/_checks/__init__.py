@@ -5,8 +5,9 @@ Importing this package registers the built-in checks. Users add their own with `
 
 from __future__ import annotations
 
-from harness._verdict._checks import _exam_checks, _http, _judge, _quality, _text
-from harness._verdict._checks._exam import ExamQuestion, FormatError, ParsedExam, parse_exam
+# The built-in checks register on import. The exam extension comes last: it plugs into parity, which needs
+# classify_error_body from here.
+from harness._verdict._checks import _http, _judge, _quality, _text
 from harness._verdict._checks._http import ErrorBody, classify_error_body
 from harness._verdict._checks._registry import (
     CheckContext,
@@ -21,6 +22,8 @@ from harness._verdict._checks._registry import (
     run_check,
     unregister_check,
 )
+from harness._verdict._exam import ExamQuestion, FormatError, ParsedExam, parse_exam
+from harness._verdict._exam import _checks as _exam_checks
 
 del _exam_checks, _http, _judge, _quality, _text
 

@@ -139,6 +139,11 @@ class CheckResult:
     """The check could not run here (``CheckSkipped``); ``message`` says why. Counts as passed."""
 
 
+def is_built_in(fn: Callable[..., Any]) -> bool:
+    """A check (or its function) that ships with the harness, extensions such as the exam checks included."""
+    return fn.__module__.startswith("harness.")
+
+
 _REGISTRY: dict[str, RegisteredCheck] = {}
 # A module-level registry because checks are registered at import time of conftests and plugins,
 # before any pytest config exists; it holds functions only, never run state.
@@ -176,7 +181,7 @@ def register_check(
         )
     # The built-ins' schemas are validated by a test (test_import_cost); skipping them here keeps jsonschema
     # out of every run that never validates an argument.
-    if arg_schema is not None and not fn.__module__.startswith("harness._verdict._checks."):
+    if arg_schema is not None and not is_built_in(fn):
         import jsonschema
 
         try:

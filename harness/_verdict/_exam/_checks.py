@@ -1,4 +1,5 @@
-"""Checks on multiple-choice exam text: format, question count, choices, answer key, answer leaks."""
+"""Checks on multiple-choice exam text (format, question count, choices, answer key, answer leaks), and what
+structural parity compares of two exams. Written against the public check API, as a user's extension is."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from harness._errors import CheckFailed
 from harness._report.excerpts import head, limited, numbers
-from harness._verdict._checks._exam import ExamQuestion, ParsedExam, parse_exam
 from harness._verdict._checks._registry import CheckContext, check
+from harness._verdict._exam._parser import ExamQuestion, ParsedExam, parse_exam
+from harness._verdict._parity import register_text_structure
 
 _NULL: dict[str, Any] = {"type": "null"}
 
@@ -144,3 +146,58 @@ def check_no_answer_leak(ctx: CheckContext, arg: Any) -> None:
     leaks = [leak for q in exam.questions for leak in _leaks(q)]
     if leaks:
         raise CheckFailed("answer leaked:\n  " + limited(leaks))
+
+
+# ---------------------------------------------------------------- structural parity of two exams
+
+
+def exam_differences(qa_text: str, prod_text: str) -> list[str]:
+    qa_exam, prod_exam = parse_exam(qa_text), parse_exam(prod_text)
+    if not qa_exam.is_exam and not prod_exam.is_exam:
+        return []
+    if not (qa_exam.is_exam and prod_exam.is_exam):
+        exam, side, other = (qa_exam, "qa", "prod") if qa_exam.is_exam else (prod_exam, "prod", "qa")
+        return [f"{side} text is an exam with {len(exam.questions)} questions, {other} text has no numbered questions"]
+    problems: list[str] = []
+    if len(qa_exam.questions) != len(prod_exam.questions):
+        problems.append(f"qa has {len(qa_exam.questions)} questions, prod has {len(prod_exam.questions)}")
+    # The same difference on many questions (say, every question lost its choices) reads best as one item.
+    grouped: dict[str, list[int]] = {}
+    for q, p in zip(qa_exam.questions, prod_exam.questions, strict=False):
+        for difference in _question_differences(q, p):
+            grouped.setdefault(difference, []).append(q.number)
+    for difference, question_numbers in grouped.items():
+        label = "question" if len(question_numbers) == 1 else "questions"
+        problems.append(f"{label} {_number_ranges(question_numbers)}: {difference}")
+    return problems
+
+
+def _question_differences(q: ExamQuestion, p: ExamQuestion) -> list[str]:
+    found = []
+    if list(q.choices) != list(p.choices):
+        found.append(f"qa has choices {q.label_range()}, prod has {p.label_range()}")
+    if sorted(q.answers) != sorted(p.answers):
+        qa_key = ", ".join(f"{a})" for a in q.answers) or "none"
+        prod_key = ", ".join(f"{a})" for a in p.answers) or "none"
+        found.append(f"qa answer {qa_key}, prod answer {prod_key}")
+    return found
+
+
+def _number_ranges(numbers: list[int]) -> str:
+    """``1-3, 7`` for [1, 2, 3, 7]."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def describe_exam(text: str) -> str | None:
+    """``5 questions`` for an exam; None for other text."""
+    exam = parse_exam(text)
+    return f"{len(exam.questions)} questions" if exam.is_exam else None
+
+
+register_text_structure("exam", exam_differences, describe_exam)
