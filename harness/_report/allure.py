@@ -32,17 +32,17 @@ class AllureRecorder:
 
     # ---------------------------------------------------------------- labels
 
-    def label_item(self, case: Any, part: str) -> None:
+    def label_item(self, header: dict[str, Any], checks: tuple[str, ...]) -> None:
         """Labels known before the item runs: service, endpoint, case, checks; suites for the tree view."""
         dyn: Any = allure.dynamic  # allure's dynamic API is untyped
-        dyn.label("service", case.service)
-        dyn.label("endpoint", part)
-        dyn.label("case", case.key)
-        for name, _ in case.checks:
+        dyn.label("service", header["service"])
+        dyn.label("endpoint", header["part"])
+        dyn.label("case", header["case"])
+        for name in checks:
             dyn.label("check", name)
-        dyn.parent_suite(case.service)
-        dyn.suite(case.file)
-        dyn.sub_suite(case.id)
+        dyn.parent_suite(header["service"])
+        dyn.suite(header["file"])
+        dyn.sub_suite(header["case_id"])
 
     # ---------------------------------------------------------------- records
 

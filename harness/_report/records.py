@@ -125,7 +125,13 @@ def _side_record(side: SideRun) -> dict[str, Any]:
 
 
 def part_record(result: CaseResult, part: str) -> dict[str, Any]:
-    """One item's record: the case, the part (qa, prod, parity), pass rate and every run's detail."""
+    """One item's record: the case, the part (qa, prod, parity), pass rate and every run's detail (built once)."""
+    if part not in result.records:
+        result.records[part] = _part_record(result, part)
+    return result.records[part]
+
+
+def _part_record(result: CaseResult, part: str) -> dict[str, Any]:
     case = result.case
     runs: list[dict[str, Any]] = []
     for run in result.runs:

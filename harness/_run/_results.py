@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness._delivery._exchange import quote_body
 from harness._delivery._outcome import Outcome, Problem, is_success
@@ -132,6 +133,8 @@ class CaseResult:
 
     case: ResolvedCase
     runs: list[CaseRun]
+    records: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    """Each part's record once built (``records.part_record``): a parity item's report reuses its sides'."""
 
     def pass_rate(self, part: str) -> float:
         """Share of repeats in which ``part`` (qa, prod or parity) passed."""

@@ -17,8 +17,7 @@ import pytest
 from harness._errors import HarnessUsageError
 from harness._run._options import OPTIONS, help_text, resolve_settings
 from harness._run._session import SPEC_FILENAME, HarnessSession
-from harness.plugin._items import PARTS, CaseFile, CaseItem, session_key
-from harness.plugin._negative_items import NegativeItem, ServiceSpecFile
+from harness.plugin._items import PARTS, CaseFile, CaseItem, NegativeItem, ServiceSpecFile, session_key
 from harness.plugin._report import ReportPlugin
 from harness.plugin._shards import WholeCasesOnShards, splits_into_shards
 from harness.plugin._xdist import (
@@ -127,16 +126,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 # ---------------------------------------------------------------- running
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    # A plain dict on the report travels from xdist workers to the controller with it.
-    record = getattr(item, "record", None)
-    if record is not None and report.when == "call":
-        report.harness_record = record
-    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

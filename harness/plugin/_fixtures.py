@@ -94,7 +94,7 @@ def harness_deliver(request: pytest.FixtureRequest) -> Deliverer:
 
         path, line, _ = node.location
         header = item_header(node.nodeid, node.name, path, (line or 0) + 1, spec.service, outcome.endpoint)
-        request.config.hook.pytest_harness_record(item=node, record=delivery_record(header, outcome))
+        request.config.hook.pytest_harness_record(item=node, record=delivery_record(header, outcome), sides=None)
 
     catalog = session.catalog
     return Deliverer(runner, target, spec_roots=catalog.case_roots, load_spec=catalog.spec_at, on_outcome=record)

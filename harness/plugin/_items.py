@@ -1,22 +1,26 @@
-"""pytest glue for case files: a collector per file and per case, and an item per case part.
+"""pytest glue for case files and service specs: a collector per file and per case, an item per case part.
 
 ``file.yaml::case-id::qa|prod|parity``: each item asks the session for its case's result (submitting
 ahead so waits overlap), publishes its record through ``pytest_harness_record`` and passes, fails with
 the failure text, or errors when the output was never judged (the service could not be reached).
+``service.yaml::negative-<n>::qa|prod|parity``: a spec's generated negative cases, items like any other.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness._errors import CheckFailed, HarnessError
+from harness._errors import CaseFileError, CheckFailed, HarnessError
 
 if TYPE_CHECKING:
     from harness._model._case import ResolvedCase
+    from harness._run._negative import NegativeRequest
     from harness._run._results import CaseResult
     from harness._run._session import HarnessSession
 
@@ -26,19 +30,25 @@ PARTS = ("qa", "prod", "parity")
 session_key: pytest.StashKey[HarnessSession] = pytest.StashKey()
 
 
+@dataclass
+class ItemInfo:
+    """What reporters know of a harness item, on its stash (``item_info_key``): they read nothing else of it."""
+
+    header: dict[str, Any]
+    """The case-header keys (``records.CASE_HEADER_KEYS``): known at collection, so errors in setup name it."""
+    checks: tuple[str, ...]
+    record: dict[str, Any] | None = None
+    """The part's record, once the item ran (``pytest_harness_record`` carries it too)."""
+
+
+item_info_key: pytest.StashKey[ItemInfo] = pytest.StashKey()
+
+
 class _HarnessCollector(pytest.File):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessError):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
-
-
-class SpecFile(_HarnessCollector):
-    """A service spec: validated at collection, yields no items."""
-
-    def collect(self) -> Iterator[pytest.Item]:
-        self.config.stash[session_key].catalog.spec_at(self.path)
-        return iter(())
 
 
 class CaseFile(_HarnessCollector):
@@ -111,7 +121,9 @@ class CaseItem(pytest.Item):
         self.part = part
         self.add_marker(mark)
         self.result: CaseResult | None = None
-        self.record: dict[str, Any] | None = None
+        from harness._report.records import case_header  # light: the records module imports no engine
+
+        self.stash[item_info_key] = ItemInfo(case_header(case, part), tuple(name for name, _ in case.checks))
 
     def setup(self) -> None:
         session = self.config.stash[session_key]
@@ -132,8 +144,11 @@ class CaseItem(pytest.Item):
         result = self.result
         from harness._report.records import part_record  # lazy, like the runner
 
-        self.record = part_record(result, self.part)
-        self.config.hook.pytest_harness_record(item=self, record=self.record)
+        info = self.stash[item_info_key]
+        info.record = part_record(result, self.part)
+        # A parity item's reporters show both sides too: built once per case (part_record keeps them).
+        sides = {name: part_record(result, name) for name in result.runs[0].sides} if self.part == "parity" else None
+        self.config.hook.pytest_harness_record(item=self, record=info.record, sides=sides)
         if not result.passed(self.part):
             raise CheckFailed(f"{self.part} of case {result.case.id!r} failed:\n{result.failure(self.part)}")
         skipped = result.skipped_checks(self.part)
@@ -148,3 +163,79 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.line - 1, f"{self.case.id}::{self.part}"
+
+
+# ---------------------------------------------------------------- service.yaml: generated negative cases
+
+
+class ServiceSpecFile(_HarnessCollector):
+    """A service spec: validated at collection; yields its generated negative cases when it asks for them.
+
+    Their requests are drawn once this process starts running cases (``harness._run._negative`` says why then;
+    ``HarnessSession.negative_cases`` draws them in the background); after that they run, report and fail like
+    any case, and a failure ends with the request as a case to paste into a case file.
+    """
+
+    def collect(self) -> Iterator[Any]:
+        session = self.config.stash[session_key]
+        spec = session.catalog.spec_at(self.path)
+        if spec.negative is None:
+            return
+        from harness._run._negative import template_cases
+
+        display = session.catalog.display(self.path)
+        line = _line_of_negative(self.path)
+        if spec.negative.source != "openapi" and not (self.path.parent / spec.negative.source).is_file():
+            raise CaseFileError(
+                display,
+                line,
+                f"negative-case schema file {spec.negative.source!r} not found",
+                "give a JSON Schema file of the request body, relative to this spec, or schema: openapi",
+            )
+        for case in template_cases(spec, display, line):
+            yield NegativeNode.from_parent(self, name=case.id, case=case)
+
+
+class NegativeNode(CaseNode):
+    """One generated negative case: its QA, prod and parity items."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for part in PARTS:
+            yield NegativeItem.from_parent(self, name=part, case=self.case, part=part, mark=self.marks[part, None])
+
+
+class NegativeItem(CaseItem):
+    """A case item whose request is drawn from the service's request schema when it first runs."""
+
+    request: NegativeRequest | None = None
+
+    def setup(self) -> None:
+        try:
+            requests, cases = self.config.stash[session_key].negative_cases(self.path, self.case)
+            index = int(self.case.id.rpartition("-")[2])
+            self.request, self.case = requests[index], cases[index]
+        except HarnessError as exc:
+            pytest.fail(str(exc), pytrace=False)  # an error (E): nothing was sent
+        super().setup()
+
+    def runtest(self) -> None:
+        try:
+            super().runtest()
+        except CheckFailed as exc:
+            assert self.request is not None
+            session = self.config.stash[session_key]
+            spec = session.catalog.spec_at(self.path)
+            id_field = spec.conversation.id_field if spec.conversation else None
+            paste = self.request.case_yaml(id_field)
+            raise CheckFailed(
+                f"{exc}\ngenerated request (seed {session.settings.seed}): {self.request.what}; "
+                f"to keep it, paste this case under cases: in a case file of {spec.service}:\n{paste}"
+            ) from None
+
+
+def _line_of_negative(path: Path) -> int:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((n for n, line in enumerate(lines, 1) if re.match(r"negative\s*:", line)), 1)

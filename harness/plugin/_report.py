@@ -22,10 +22,11 @@ from harness._errors import HarnessUsageError
 from harness._report.baseline import Regression, compare_with_baseline, load_baseline
 from harness._report.lock import ReportDirLock
 from harness._report.masking import redact_text
-from harness._report.records import case_header, one_line
+from harness._report.records import one_line
 from harness._report.render import render_summary_md, terminal_lines
 from harness._report.run import RunCollector, build_run_record, write_json
 from harness._run._session import HarnessSession
+from harness.plugin._items import item_info_key
 
 ALLURE_SUBDIR = "allure-results"
 WORKER_REPORT_DIR = "harness_report_dir"
@@ -148,30 +149,29 @@ class ReportPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        case = getattr(item, "case", None)
-        if self.allure_recorder is not None and case is not None:
-            self.allure_recorder.label_item(case, item.part)  # type: ignore[attr-defined]
+        info = item.stash.get(item_info_key, None)
+        if self.allure_recorder is not None and info is not None:
+            self.allure_recorder.label_item(info.header, info.checks)
 
-    def pytest_harness_record(self, item: pytest.Item, record: dict[str, Any]) -> None:
+    def pytest_harness_record(
+        self, item: pytest.Item, record: dict[str, Any], sides: dict[str, dict[str, Any]] | None
+    ) -> None:
         recorder = self.allure_recorder
         if recorder is None:
             return
         recorder.add_secrets(self.session.secrets())
-        sides = None
-        result = getattr(item, "result", None)
-        if record["part"] == "parity" and result is not None:
-            from harness._report.records import part_record
-
-            sides = {name: part_record(result, name) for name in ("qa", "prod") if name in result.runs[0].sides}
         recorder.attach_record(record, sides)
 
     @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: mask before junitxml, allure or the terminal read it
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
-        case = getattr(item, "case", None)
-        if case is not None:
-            # Every phase, so items that errored in setup (no record) still name their case and service.
-            report.harness_item = case_header(case, getattr(item, "part", None))
+        info = item.stash.get(item_info_key, None)
+        if info is not None:
+            # Plain dicts on the report travel from xdist workers to the controller with it. The header on every
+            # phase, so items that errored in setup (no record) still name their case and service.
+            report.harness_item = info.header
+            if info.record is not None and report.when == "call":
+                report.harness_record = info.record
         if report.failed:
             # A service that echoes a token back puts it in the failure text: mask it wherever it goes next.
             text = report.longreprtext
