@@ -6,7 +6,7 @@
 Each table sits between ``<!-- NAME-table:start -->`` and ``<!-- NAME-table:end -->`` in its page:
 options (``harness._run._options.OPTIONS``), checks (the registry), case-file and service-spec keys (the
 pydantic models behind the published JSON Schemas), presets (``harness._model._presets``), delivery problems
-(``harness._delivery._problems.PROBLEMS``) and the ``harness`` command line (its argparse parser). The fault
+(``harness._delivery._problems.PROBLEMS``), the ``harness`` command line (its argparse parser) and the\npublic Python names (``harness.__all__``). The fault
 table of docs/reference/reference-services.md is rendered by ``python -m tests.faults.regenerate``.
 """
 
@@ -382,6 +382,26 @@ def render_cli() -> str:
     return "\n\n".join(sections)
 
 
+# ---------------------------------------------------------------- the public Python names
+
+
+def render_api_table() -> str:
+    """Every name ``harness`` exports, with the first line of its docstring."""
+    import inspect
+
+    import harness
+
+    rows = ["| Name | Kind | What |", "|---|---|---|"]
+    for name in harness.__all__:
+        value = getattr(harness, name)
+        kind = "class" if inspect.isclass(value) else "function" if callable(value) else "value"
+        doc = (inspect.getdoc(value) or "").split("\n\n")[0].replace("\n", " ").replace("``", "`")
+        if not doc:
+            raise SystemExit(f"harness.{name} has no docstring: give it one")
+        rows.append(f"| `harness.{name}` | {kind} | {_cell(doc)} |")
+    return "\n".join(rows)
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -393,6 +413,7 @@ TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "presets": ("presets.md", render_presets),
     "problems": ("delivery-problems.md", render_problems_table),
     "cli": ("cli.md", render_cli),
+    "api": ("python-api.md", render_api_table),
 }
 """Marker name -> (page under docs/reference/, renderer)."""
 
