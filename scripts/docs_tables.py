@@ -6,13 +6,15 @@
 Each table sits between ``<!-- NAME-table:start -->`` and ``<!-- NAME-table:end -->`` in its page:
 options (``harness._run._options.OPTIONS``), checks (the registry), case-file and service-spec keys (the
 pydantic models behind the published JSON Schemas), presets (``harness._model._presets``), delivery problems
-(``harness._delivery._problems.PROBLEMS``), the ``harness`` command line (its argparse parser) and the\npublic Python names (``harness.__all__``). The fault
-table of docs/reference/reference-services.md is rendered by ``python -m tests.faults.regenerate``.
+(``harness._delivery._problems.PROBLEMS``), the ``harness`` command line (its argparse parser) and the public
+Python names (``harness.__all__``). The fault table of docs/reference/reference-services.md is rendered by
+``python -m tests.faults.regenerate``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterator
@@ -58,8 +60,9 @@ def describe_arg(schema: dict[str, Any] | None) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text that stays in its table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text that stays in its table cell, with ``<n>`` shown as text, not taken for HTML (outside code spans)."""
+    parts = re.split(r"(`[^`]*`)", text.replace("|", "\\|").replace("\n", " "))
+    return "".join(part if part.startswith("`") else part.replace("<", "&lt;") for part in parts)
 
 
 def render_options_table() -> str:
