@@ -336,7 +336,7 @@ def _checks_of(
             raise error(
                 (*loc, position),
                 f"check {name!r} in case {case_id!r}: bad argument {arg!r}: {'; '.join(problems[:3])}",
-                f"see the argument column of {name!r} in the README's checks table",
+                f"see the argument column of {name!r} in the checks reference (docs/reference/checks.md)",
             )
         out.append((name, arg))
     return tuple(out)
