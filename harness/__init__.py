@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         find_service_spec,
         run_check,
     )
-    from harness._run._runner import (
+    from harness._run._target import (
         Target,
     )
     from harness._verdict._checks import (
@@ -101,7 +101,7 @@ _EXPORTS = {
         "ParityReport",
         "compare_with_noise",
     ),
-    "harness._run._runner": ("Target",),
+    "harness._run._target": ("Target",),
     "harness._model._spec": ("ServiceSpec",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

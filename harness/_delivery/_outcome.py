@@ -13,6 +13,12 @@ class Problem:
     kind: str
     message: str
 
+    def __post_init__(self) -> None:
+        from harness._delivery._problems import PROBLEMS
+
+        if self.kind not in PROBLEMS:
+            raise ValueError(f"undeclared delivery problem kind {self.kind!r}: declare it in _delivery/_problems.py")
+
 
 @dataclass
 class Timings:

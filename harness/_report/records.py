@@ -14,7 +14,7 @@ from harness._report.excerpts import clip
 if TYPE_CHECKING:
     from harness._delivery._outcome import Outcome
     from harness._model._case import ResolvedCase
-    from harness._run._runner import CaseResult, SideRun
+    from harness._run._results import CaseResult, SideRun
 
 # Records travel to the controller and into run.json and allure attachments: a runaway reply must not
 # make them huge. Checks have already judged the whole output; what is cut is marked with its full size.
@@ -175,7 +175,7 @@ def delivery_record(header: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
 
     ``header`` holds the ``CASE_HEADER_KEYS`` of the test that delivered (``part``: the endpoint).
     """
-    from harness._run._runner import SideRun, TurnResult  # lazy: records are read where no runner exists
+    from harness._run._results import SideRun, TurnResult  # lazy: records are read where no runner exists
 
     side = SideRun(outcome.endpoint, turns=[TurnResult(outcome)])
     return {

@@ -3,7 +3,7 @@
 A test that needs a flow a case file cannot express (a setup call, a generated input, an assertion across
 calls) sends inputs with ``Deliverer`` (the ``harness_deliver`` fixture) or ``deliver`` / ``adeliver``, and
 judges the ``Outcome``s with ``run_check``, ``compare`` and ``assert_passed``. Requests are built and sent
-by the same code as case files' (``harness._run._runner.build_request`` and the adapters of ``_delivery``), and
+by the same code as case files' (``harness._run._request.build_request`` and the adapters of ``_delivery``), and
 ``assert_passed`` fails with the lines a case item fails with. No pytest here: ``harness.plugin._fixtures`` wraps it.
 """
 
@@ -22,16 +22,10 @@ from harness._delivery._outcome import Outcome
 from harness._errors import CheckFailed, HarnessUsageError
 from harness._model._case import ParityLevel
 from harness._model._spec import ServiceSpec, parse_service_spec
-from harness._run._runner import (
-    Auth,
-    Target,
-    build_request,
-    check_lines,
-    deliver_request,
-    parity_lines,
-    problem_lines,
-)
-from harness._run._session import SPEC_FILENAME
+from harness._model._specs import SPEC_FILENAME
+from harness._run._request import Auth, build_request, deliver_request
+from harness._run._results import check_lines, parity_lines, problem_lines
+from harness._run._target import Target
 from harness._verdict._checks import CheckContext, CheckResult, CheckSettings
 from harness._verdict._checks import run_check as _run_registered_check
 from harness._verdict._embeddings import EmbeddingError, parity_similarity, wants_embeddings

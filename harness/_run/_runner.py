@@ -13,331 +13,27 @@ import concurrent.futures
 import copy
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
-from harness._delivery import CallbackReceiver, DeliveryAdapter, Request, get_adapter
+from harness._delivery import CallbackReceiver, DeliveryAdapter, Request
 from harness._delivery._base import DEFAULT_MAX_RESPONSE_BYTES
 from harness._delivery._outcome import Outcome
+from harness._delivery._problems import blocks_output
 from harness._errors import HarnessError, HarnessUsageError
 from harness._model._case import ResolvedCase
-from harness._model._pointer import resolve_pointer, set_pointer
-from harness._model._spec import INPUT_PLACEHOLDER, ConversationSpec, EndpointSpec, ServiceSpec, expand_env
+from harness._model._spec import ServiceSpec
+from harness._run._conversation import Conversation
 from harness._run._imports import warm
+from harness._run._request import build_request, deliver_request
+from harness._run._results import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
 from harness._run._slots import Slots
-from harness._verdict._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
+from harness._run._target import Target
+from harness._verdict._checks import CheckContext, CheckSettings, get_check, run_check
 from harness._verdict._embeddings import EmbeddingError, parity_similarity, wants_embeddings
 from harness._verdict._parity import ParityReport, compare, compare_with_noise
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the services under test live and the secrets they expect."""
-
-    base_url: str
-    qa_token: str | None = None
-    callback_secret: str | None = None
-    model_url: str | None = None
-    """The in-process services' OpenAI-compatible model (``/v1``); None for a ``--base-url`` target."""
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The secrets to mask wherever this target's traffic is shown."""
-        return tuple(s for s in (self.qa_token, self.callback_secret) if s)
-
-
-Auth = Literal["default", "none", "invalid"]
-
-
-def problem_lines(outcome: Outcome) -> list[str]:
-    """An outcome's delivery problems as failure lines (``kind: message``)."""
-    return [f"{p.kind}: {p.message}" for p in outcome.problems]
-
-
-def check_lines(checks: Iterable[CheckResult]) -> list[str]:
-    """Failed checks as failure lines (``name: message``)."""
-    return [f"{c.name}: {c.message}" for c in checks if not c.passed]
-
-
-def parity_lines(report: ParityReport, prefix: str = "") -> list[str]:
-    """A failed parity report as failure lines: the verdict, then its diffs (none when it passed)."""
-    if report.passed:
-        return []
-    lines = [f"{prefix}{report.level} parity failed: {report.summary}"]
-    return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
-
-
-def build_request(
-    target: Target,
-    spec: ServiceSpec,
-    endpoint: str,
-    *,
-    body: Any = None,
-    raw_body: str | None = None,
-    headers: Mapping[str, str | None] | None = None,
-    auth: Auth = "default",
-    conversation: str | None = None,
-    timeout_s: float = 60.0,
-    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-) -> Request:
-    """The ``Request`` for ``endpoint`` (``qa`` or ``prod``) of ``spec`` at ``target``.
-
-    ``body`` is the case input: the endpoint's body template places it (``$input``) and its ``set`` fields
-    are applied. The spec's headers are sent with ``${NAME}`` read from the environment (the values are
-    masked like the QA token); ``headers`` mapped to None are never sent; ``auth`` sends the target's QA
-    token (``default``) where the endpoint wants it, or drops (``none``) or spoils (``invalid``) whatever
-    Authorization header the request carries; ``conversation`` replaces the spec's conversation id in
-    ``body`` (case files: one id per run, case and endpoint). ``body`` is sent as given: copy it first.
-
-    Raises ``HarnessUsageError`` when a ``${NAME}`` is not set or the body cannot be built.
-    """
-    endpoint_spec = spec.endpoint(endpoint)
-    secret_values = list(target.secrets)
-    sent: dict[str, str] = {}
-    for name, template in endpoint_spec.headers.items():
-        sent[name], used = _expand(template, f"{spec.service} {endpoint} header {name}")
-        secret_values += used
-    omit: set[str] = set()
-    for name, value in (headers or {}).items():
-        if value is None:
-            omit.add(name)
-        else:
-            sent[name] = value
-    if endpoint_spec.auth == "qa_token":
-        sent.setdefault("Authorization", f"Bearer {target.qa_token or ''}")
-    _apply_auth(sent, omit, auth)
-    content: bytes | None = None
-    id_field = spec.conversation.id_field if spec.conversation else None
-    if raw_body is not None:
-        content = raw_body.encode("utf-8")
-        body = None
-        sent.setdefault("Content-Type", "application/json")
-    else:
-        if conversation is not None and isinstance(body, dict) and id_field in body:
-            body[str(id_field)] = conversation
-        try:
-            body = build_body(endpoint_spec, body)
-        except ValueError as exc:
-            raise HarnessUsageError(f"cannot build the {endpoint} request of {spec.service!r}: {exc}") from None
-    base_url = _base_url(target, spec)
-    return Request(
-        endpoint=endpoint,
-        method=endpoint_spec.method,
-        url=base_url + endpoint_spec.path,
-        spec=endpoint_spec,
-        base_url=base_url,
-        headers=sent,
-        omit_headers=frozenset(omit),
-        json=body,
-        content=content,
-        timeout_s=timeout_s,
-        secrets=tuple(dict.fromkeys(secret_values)),
-        max_bytes=max_bytes,
-    )
-
-
-def build_body(spec: EndpointSpec, case_input: Any) -> Any:
-    """The endpoint's body template with the case input placed, then its ``set`` fields applied."""
-    if spec.body is None:
-        return None
-    body = _place(spec.body, case_input)
-    for pointer, value in spec.set.items():
-        set_pointer(body, pointer, copy.deepcopy(value))
-    return body
-
-
-def _place(template: Any, case_input: Any) -> Any:
-    if template == INPUT_PLACEHOLDER:
-        return copy.deepcopy(case_input)
-    if isinstance(template, dict):
-        return {key: _place(value, case_input) for key, value in template.items()}
-    if isinstance(template, list):
-        return [_place(value, case_input) for value in template]
-    return template
-
-
-def _apply_auth(headers: dict[str, str], omit: set[str], auth: str) -> None:
-    """``none`` drops the Authorization header whatever set it; ``invalid`` replaces it with a wrong one."""
-    names = [name for name in headers if name.lower() == "authorization"]
-    if auth == "none":
-        for name in names:
-            del headers[name]
-        omit.add("Authorization")
-    elif auth == "invalid":
-        for name in names:
-            headers[name] = "Bearer invalid-" + secrets.token_hex(8)
-
-
-def _base_url(target: Target, spec: ServiceSpec) -> str:
-    """The spec's own base URL (``${NAME}`` expanded, ``local:model`` the in-process model), else the target's."""
-    if spec.base_url is None:
-        return target.base_url.rstrip("/")
-    if spec.base_url == "local:model":
-        if target.model_url is None:
-            raise HarnessUsageError(
-                f"service {spec.service!r} has base_url local:model, which exists only when the harness starts "
-                "the reference services in-process (no --base-url); deselect its cases "
-                "(e.g. --deselect cases/reference-model) or give the spec a real base_url"
-            )
-        # The model's client URL ends in /v1; the spec's paths (the preset's /v1/chat/completions) start there.
-        return target.model_url.rstrip("/").removesuffix("/v1")
-    url, _ = _expand(spec.base_url, f"{spec.service} base_url")
-    return url.rstrip("/")
-
-
-def _expand(template: str, where: str) -> tuple[str, list[str]]:
-    """``${NAME}`` expanded; a variable unset since collection is a usage error naming it."""
-    try:
-        return expand_env(template)
-    except KeyError as exc:
-        name = exc.args[0]
-        raise HarnessUsageError(f"{where} reads ${{{name}}}, which is not set: export {name}=...") from None
-
-
-async def deliver_request(
-    client: httpx.AsyncClient, request: Request, adapters: dict[str, DeliveryAdapter], receiver: CallbackReceiver | None
-) -> Outcome:
-    """Send ``request`` through the adapter of its delivery mode (made on first use, kept in ``adapters``)."""
-    delivery = request.spec.delivery
-    if delivery not in adapters:
-        adapters[delivery] = get_adapter(delivery, receiver=receiver)
-    return await adapters[delivery].deliver(client, request)
-
-
-@dataclass
-class TurnResult:
-    """One endpoint's output for one turn and the checks run on it."""
-
-    outcome: Outcome
-    checks: list[CheckResult] = field(default_factory=list)
-
-    @property
-    def skipped(self) -> list[str]:
-        """Checks that could not run here, with why."""
-        return [f"{c.name}: {c.message}" for c in self.checks if c.skipped]
-
-    @property
-    def failures(self) -> list[str]:
-        """Delivery problems and failed checks, one line each."""
-        return problem_lines(self.outcome) + check_lines(self.checks)
-
-
-@dataclass
-class SideRun:
-    """Everything one endpoint delivered for one run of a case."""
-
-    endpoint: str
-    turns: list[TurnResult] = field(default_factory=list)
-    error: HarnessError | None = None
-    """Not the service's output failing: unreachable, or a harness problem."""
-
-    @property
-    def passed(self) -> bool:
-        """No infrastructure error, no delivery problem, every check passed."""
-        return self.error is None and all(not t.failures for t in self.turns)
-
-    def failure_text(self) -> str:
-        """Readable failures, prefixed with the turn when there are several."""
-        if self.error is not None:
-            return str(self.error)
-        lines = []
-        for number, turn in enumerate(self.turns, 1):
-            prefix = f"turn {number}: " if len(self.turns) > 1 else ""
-            lines += [prefix + line for line in turn.failures]
-        return "\n".join(lines)
-
-
-@dataclass
-class ParityRun:
-    """QA against prod for one run: a parity report per turn and the pair checks."""
-
-    reports: list[ParityReport] = field(default_factory=list)
-    checks: list[CheckResult] = field(default_factory=list)
-    blocked: str | None = None
-    """Why parity could not be judged (a side delivered nothing)."""
-
-    @property
-    def passed(self) -> bool:
-        """Parity held on every turn and every pair check passed."""
-        return self.blocked is None and all(r.passed for r in self.reports) and all(c.passed for c in self.checks)
-
-    def failure_text(self) -> str:
-        """Readable failures with their diffs."""
-        if self.blocked:
-            return self.blocked
-        parts: list[str] = []
-        for number, report in enumerate(self.reports, 1):
-            parts += parity_lines(report, f"turn {number}: " if len(self.reports) > 1 else "")
-        return "\n".join(parts + check_lines(self.checks))
-
-
-@dataclass
-class CaseRun:
-    """One repeat of a case."""
-
-    sides: dict[str, SideRun]
-    parity: ParityRun | None
-
-
-@dataclass
-class CaseResult:
-    """All repeats of a case."""
-
-    case: ResolvedCase
-    runs: list[CaseRun]
-
-    def pass_rate(self, part: str) -> float:
-        """Share of repeats in which ``part`` (qa, prod or parity) passed."""
-        outcomes = [self._passed(run, part) for run in self.runs]
-        return sum(outcomes) / len(outcomes) if outcomes else 0.0
-
-    def passed(self, part: str) -> bool:
-        """The part's pass rate meets the case's ``min_pass_rate``."""
-        return self.pass_rate(part) >= self.case.min_pass_rate - 1e-9
-
-    def first_failure(self, part: str) -> str:
-        """The failure text of the first repeat where ``part`` failed."""
-        for number, run in enumerate(self.runs, 1):
-            if not self._passed(run, part):
-                text = run.parity.failure_text() if part == "parity" and run.parity else run.sides[part].failure_text()
-                return f"(repeat {number}) {text}" if len(self.runs) > 1 else text
-        return ""
-
-    def failure(self, part: str) -> str:
-        """The item's failure message: the pass rate when repeated, then the first failing repeat's failures."""
-        text = self.first_failure(part)
-        if len(self.runs) > 1:
-            rate = f"pass rate {self.pass_rate(part):.0%} over {len(self.runs)} runs"
-            text = f"{rate}, below min_pass_rate {self.case.min_pass_rate:.0%}\n{text}"
-        return text
-
-    def skipped_checks(self, part: str) -> list[str]:
-        """Checks of ``part`` that could not run here (the same in every repeat), with why."""
-        reasons: list[str] = []
-        for run in self.runs:
-            checks = run.parity.checks if part == "parity" and run.parity else []
-            turns = run.sides[part].turns if part in run.sides else []
-            lines = [f"{c.name}: {c.message}" for c in checks if c.skipped]
-            lines += [line for turn in turns for line in turn.skipped]
-            reasons += [line for line in lines if line not in reasons]
-        return reasons
-
-    def infrastructure_error(self) -> HarnessError | None:
-        """The first error that is not the service's output failing (e.g. unreachable)."""
-        for run in self.runs:
-            for side in run.sides.values():
-                if side.error is not None:
-                    return side.error
-        return None
-
-    @staticmethod
-    def _passed(run: CaseRun, part: str) -> bool:
-        if part == "parity":
-            return run.parity is not None and run.parity.passed
-        return run.sides[part].passed
 
 
 class CaseRunner:
@@ -520,7 +216,7 @@ class CaseRunner:
             conversation.answered(outcome.text)
             turn = TurnResult(outcome=outcome)
             side.turns.append(turn)
-            if any(p.kind in _NO_OUTPUT for p in outcome.problems):
+            if any(blocks_output(p.kind) for p in outcome.problems):
                 # Nothing to judge: the delivery problem is the failure; checks would only repeat it.
                 return side
             for name, arg in case.checks + turn_checks:
@@ -545,7 +241,7 @@ class CaseRunner:
             if side.error is not None or len(side.turns) < len(case.turns):
                 parity.blocked = f"cannot compare: {name} delivered no output ({side.error})"
                 return parity
-            undelivered = [p.kind for t in side.turns for p in t.outcome.problems if p.kind in _NO_OUTPUT]
+            undelivered = [p.kind for t in side.turns for p in t.outcome.problems if blocks_output(p.kind)]
             if undelivered:
                 parity.blocked = f"cannot compare: {name} delivered no output ({', '.join(undelivered)})"
                 return parity
@@ -621,58 +317,3 @@ class CaseRunner:
             max_bytes=self.max_response_bytes,
         )
         return request, case_input
-
-
-class Conversation:
-    """One endpoint's side of a multi-turn case: the id it sends, or the messages it has exchanged."""
-
-    def __init__(self, spec: ConversationSpec | None, conversation_id: str) -> None:
-        self.spec = spec
-        self.conversation_id = conversation_id
-        self.history: list[Any] = []
-        self._sent: list[Any] = []
-
-    def place(self, case_input: Any, turn_input: dict[str, Any] | None) -> Any:
-        """The case input for this turn: the turn's fields merged over it, the conversation applied."""
-        spec = self.spec
-        pointer = spec.messages if spec is not None else None
-        base = resolve_pointer(case_input, pointer) if pointer is not None else None
-        new = resolve_pointer(turn_input, pointer) if pointer is not None and turn_input else None
-        if isinstance(case_input, dict) and turn_input:
-            case_input.update(copy.deepcopy(turn_input))
-        if pointer is not None:
-            # Per endpoint: its own earlier messages and its own assistant replies, then this turn's.
-            self._sent = copy.deepcopy(new) if isinstance(new, list) else []
-            messages = [*(base if isinstance(base, list) else []), *self.history, *self._sent]
-            if base is not None or messages:
-                set_pointer(case_input, pointer, copy.deepcopy(messages))
-        elif spec is not None and isinstance(case_input, dict) and spec.id_field in case_input:
-            # Per run and endpoint: QA and prod histories never mix, reruns never collide.
-            case_input[str(spec.id_field)] = self.conversation_id
-        return case_input
-
-    def answered(self, text: str | None) -> None:
-        """Record this turn's messages and the endpoint's reply for the next turn."""
-        if self.spec is not None and self.spec.messages is not None:
-            self.history += [*self._sent, {"role": "assistant", "content": text or ""}]
-            self._sent = []
-
-
-# Problems that mean nothing was delivered to judge: checks would only repeat them.
-_NO_OUTPUT = {
-    "timeout",
-    "response_too_large",
-    "callback_never_arrived",
-    "callback_unsigned",
-    "callback_bad_signature",
-    "callback_replayed",
-    "callback_too_large",
-    "callback_flood",
-    "stream_no_terminator",
-    "stream_error_event",
-    "stream_error_chunk",
-    "stream_not_sse",
-    "poll_no_job_id",
-    "poll_status_failed",
-    "poll_unknown_status",
-}

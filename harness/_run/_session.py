@@ -1,37 +1,30 @@
-"""One process's harness session: service specs, the selected cases, the target and the runner.
+"""One process's harness session: the selected cases, how far ahead to submit them, and the runner.
 
 No pytest here: ``harness.plugin`` creates a session per process and the items ask it for results. The
-session starts the target (``--base-url``, or the in-process services of ``harness_local_target``) and
-the runner on first use, and decides how far ahead to submit cases so their network waits overlap.
+session holds the spec catalog (``_model._specs``) and the targets (``_run._target``), starts the runner on
+first use, and decides how far ahead to submit cases so their network waits overlap.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import importlib
-import inspect
-import json
-import os
-import shutil
-import tempfile
-import threading
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from harness._errors import CaseFileError, HarnessError
+from harness._errors import HarnessError
+from harness._model._specs import SPEC_FILENAME, SpecCatalog
 from harness._run._options import HarnessSettings
+from harness._run._target import Targets
 
 if TYPE_CHECKING:
     from harness._model._case import ResolvedCase
-    from harness._model._spec import ServiceSpec
     from harness._run._negative import ChildDraw, NegativeRequest
-    from harness._run._runner import CaseRunner, Target
+    from harness._run._runner import CaseRunner
 
-SPEC_FILENAME = "service.yaml"
-SHARED_TARGET_WAIT_S = 120.0
+__all__ = ["SPEC_FILENAME", "HarnessSession", "Prefetch"]
+
 NEGATIVE_DRAW_WAIT_S = 300.0
 
 NegativeDraw = tuple[list["NegativeRequest"], list["ResolvedCase"]]
@@ -52,7 +45,7 @@ class Prefetch(Enum):
 
 
 class HarnessSession:
-    """Per-process state: specs, the selected cases, the target and the runner (started lazily)."""
+    """Per-process state: the spec catalog, the targets, the selected cases and the runner (started lazily)."""
 
     def __init__(
         self,
@@ -63,17 +56,11 @@ class HarnessSession:
         shared_target_file: Path | None = None,
     ) -> None:
         self.settings = settings
-        self.rootpath = rootpath
+        self.catalog = SpecCatalog(rootpath, settings.case_paths)
+        self.targets = Targets(settings, shared_file=shared_target_file)
         self.prefetch_scope = prefetch
-        self.shared_target: Mapping[str, str] | None = None
-        """The services the xdist controller started for every worker (see :meth:`share_target`)."""
-        self.shared_target_file = shared_target_file
-        """xdist worker: where the controller writes ``shared_target`` once the services are up."""
-        self._sharing: threading.Thread | None = None
         self.pinned: set[str] = set()
         """``Prefetch.PINNED``: the keys of the cases (negative ones too) the scheduler pins to this worker."""
-        self.case_roots = [Path(rootpath, p).resolve() for p in settings.case_paths]
-        self.specs: dict[Path, ServiceSpec] = {}
         self.selected: dict[str, list[ResolvedCase]] = {}
         self._selected_keys: set[str] = set()
         self._prefetched: set[str] = set()
@@ -85,66 +72,8 @@ class HarnessSession:
         self._child_draw: ChildDraw | None = None
         self.runner: CaseRunner | None = None
         self.startup_error: HarnessError | None = None
-        self._stop_target: Any = None
-        self._target: Target | None = None
-        self._reference: dict[tuple[str, ...], tuple[Target, Any]] = {}
         self.late_callbacks = 0
         """Callbacks that arrived after their wait ended, in this process (controller: in all workers)."""
-
-    # ---------------------------------------------------------------- collection
-
-    def display(self, path: Path) -> str:
-        """``path`` as messages show it: relative to the rootdir where possible."""
-        try:
-            return str(path.relative_to(self.rootpath))
-        except ValueError:
-            return str(path)
-
-    def holds_cases(self, path: Path) -> bool:
-        """Whether ``path`` lies under one of the case folders (ini ``harness_case_paths``)."""
-        resolved = path.resolve()
-        return any(resolved.is_relative_to(root) for root in self.case_roots)
-
-    def may_run_cases(self, args: Sequence[str], invocation_dir: Path) -> bool:
-        """Whether a run on these path arguments can hold case files (``pytest tests`` cannot)."""
-        for arg in args:
-            path = Path(invocation_dir, arg.partition("::")[0]).resolve()
-            if any(path.is_relative_to(root) or root.is_relative_to(path) for root in self.case_roots):
-                return True
-        return False
-
-    def spec_at(self, path: Path) -> ServiceSpec:
-        """The service spec in ``path`` (parsed once)."""
-        if path not in self.specs:
-            from harness._model._spec import parse_service_spec  # lazy: pydantic loads with the first spec
-
-            self.specs[path] = parse_service_spec(path, self.display(path))
-        return self.specs[path]
-
-    def spec_for(self, case_file: Path, wanted: str | None, *, line: int | None = None) -> ServiceSpec:
-        """The spec a case file uses: ``service:`` by name, else the nearest ``service.yaml`` above it."""
-        folder = case_file.resolve().parent
-        candidates: list[Path] = []
-        while True:
-            if (folder / SPEC_FILENAME).is_file():
-                candidates.append(folder / SPEC_FILENAME)
-            if folder in self.case_roots or folder == folder.parent:
-                break
-            folder = folder.parent
-        if wanted:
-            for root in self.case_roots:
-                candidates += sorted(root.rglob(SPEC_FILENAME))
-        specs = [self.spec_at(p) for p in dict.fromkeys(candidates)]
-        for spec in specs:
-            if wanted in (None, spec.service):
-                return spec
-        known = sorted({s.service for s in specs})
-        raise CaseFileError(
-            self.display(case_file),
-            line,
-            f"no service spec for {wanted or 'this case file'}" + (f" (known: {', '.join(known)})" if known else ""),
-            f"add a {SPEC_FILENAME} beside the case file, or name a known service with 'service:'",
-        )
 
     def select(self, case: ResolvedCase) -> None:
         """Mark a case as going to run in this process (collection finished, not deselected or skipped)."""
@@ -163,59 +92,6 @@ class HarnessSession:
 
     # ---------------------------------------------------------------- running
 
-    def share_target(self) -> Mapping[str, str] | None:
-        """xdist controller: start the in-process services once for every worker; their URLs and secrets.
-
-        None with ``--base-url`` (workers use it). A start-up failure is handed on as ``{"error": ...}``, and
-        every worker reports it on every item, as a worker that had failed to start them would.
-        """
-        if self.settings.base_url:
-            return None
-        if self.shared_target is None:
-            try:
-                stack = _start_local_target(self.settings, **_own_secrets(self.settings))
-            except HarnessError as exc:
-                self.shared_target = {"error": str(exc)}
-            else:
-                self._stop_target = stack.stop
-                self.shared_target = {
-                    "base_url": stack.base_url,
-                    "model_base_url": getattr(stack, "model_base_url", None) or "",
-                    "qa_token": stack.qa_token or "",
-                    "callback_secret": stack.callback_secret or "",
-                }
-        return self.shared_target
-
-    def share_target_in_background(self) -> Path:
-        """xdist controller: start the services in a thread; return the file their URLs and secrets go to.
-
-        Workers boot and collect meanwhile (a second or two each) and read the file at their first item, so
-        starting the services is off the critical path instead of before the first worker is even spawned.
-        """
-        handoff = Path(tempfile.mkdtemp(prefix="harness-services-"), "target.json")
-
-        def start() -> None:
-            shared = self.share_target() or {"error": "no in-process services with --base-url"}
-            handoff.with_suffix(".tmp").write_text(json.dumps(dict(shared)), encoding="utf-8")
-            os.replace(handoff.with_suffix(".tmp"), handoff)  # atomic: a worker never reads half a file
-
-        self.shared_target_file = handoff
-        self._sharing = threading.Thread(target=start, name="harness-start-services", daemon=True)
-        self._sharing.start()
-        return handoff
-
-    def _await_shared_target(self, handoff: Path) -> Mapping[str, str]:
-        deadline = time.monotonic() + SHARED_TARGET_WAIT_S
-        while not handoff.is_file():
-            if time.monotonic() > deadline:
-                raise HarnessError(
-                    f"the xdist controller did not start the reference services within {SHARED_TARGET_WAIT_S:.0f} s; "
-                    "run without -n to see why, or pass --base-url"
-                )
-            time.sleep(0.02)
-        shared: dict[str, str] = json.loads(handoff.read_text(encoding="utf-8"))
-        return shared
-
     def get_runner(self) -> CaseRunner:
         """The runner, starting the target on first use; a start-up failure is raised for every item."""
         if self.startup_error is not None:
@@ -233,8 +109,8 @@ class HarnessSession:
         from harness._verdict._checks import CheckSettings
 
         settings = self.settings
-        target = self.target()
-        specs = {spec.service: spec for spec in self.specs.values()}
+        target = self.targets.target()
+        specs = {spec.service: spec for spec in self.catalog.specs.values()}
         judge_url = settings.judge_url or target.model_url
         return CaseRunner(
             target,
@@ -304,7 +180,7 @@ class HarnessSession:
         from harness._run._negative import request_schema, template_cases, with_request
 
         runner = self.get_runner()
-        spec = self.spec_at(spec_path)
+        spec = self.catalog.spec_at(spec_path)
         assert spec.negative is not None
         template = self.negative[spec_path]
         schema = request_schema(spec, spec_path, runner.target.base_url, self.settings.timeout_s)
@@ -326,73 +202,13 @@ class HarnessSession:
         return []
 
     def secrets(self) -> tuple[str, ...]:
-        """Every secret this process knows: the options' and those of services started in-process."""
-        known = list(self.settings.secrets)
-        if self.shared_target is not None:
-            known += [s for s in (self.shared_target.get("qa_token"), self.shared_target.get("callback_secret")) if s]
-        targets = [self._target] + [target for target, _ in self._reference.values()]
-        known += [secret for target in targets if target is not None for secret in target.secrets]
-        if self.specs:
+        """Every secret this process knows: the options', the targets' and the specs' ``${NAME}`` values."""
+        known = [*self.settings.secrets, *self.targets.secrets()]
+        if self.catalog.specs:
             from harness._model._spec import env_secret_values
 
-            known += env_secret_values(self.specs.values())  # ${NAME} header values and callback secrets
+            known += env_secret_values(self.catalog.specs.values())  # ${NAME} header values and callback secrets
         return tuple(dict.fromkeys(known))
-
-    # ---------------------------------------------------------------- the target, for the runner and fixtures
-
-    def target(self) -> Target:
-        """What this run tests, started on first use: ``--base-url`` with the option secrets, the services the
-        xdist controller started for every worker, or the in-process services of ``harness_local_target``.
-        A start-up failure is raised on every call."""
-        if self.startup_error is not None:
-            raise self.startup_error
-        if self._target is None:
-            from harness._run._runner import Target
-
-            settings = self.settings
-            try:
-                if settings.base_url:
-                    self._target = Target(settings.base_url, settings.qa_token, settings.callback_secret)
-                else:
-                    if self.shared_target is None and self.shared_target_file is not None:
-                        self.shared_target = self._await_shared_target(self.shared_target_file)
-                    shared = self.shared_target
-                    if shared is not None:
-                        # Started by the xdist controller: as with --base-url, but still reported as in-process.
-                        if "error" in shared:
-                            raise HarnessError(shared["error"])
-                        self._target = Target(
-                            shared["base_url"],
-                            shared["qa_token"] or None,
-                            shared["callback_secret"] or None,
-                            shared["model_base_url"] or None,
-                        )
-                    else:
-                        stack = _start_local_target(settings, **_own_secrets(settings))
-                        self._stop_target = stack.stop
-                        self._target = _stack_target(stack)
-            except HarnessError as exc:
-                self.startup_error = exc
-                raise
-        return self._target
-
-    def reference_services(self, faults: Sequence[str] | None = None) -> Target:
-        """The in-process reference services with ``faults`` (None: the run's ``--reference-faults``).
-
-        The run's own services when they are the ones asked for; otherwise one stack per distinct fault set,
-        started on first use and stopped by ``close``. Extra stacks share the run's QA token and callback
-        secret where the local target accepts them, so this process's callback receiver verifies their
-        callbacks too.
-        """
-        settings = self.settings
-        wanted = tuple(sorted(set(settings.reference_faults if faults is None else faults)))
-        if not settings.base_url and wanted == tuple(sorted(set(settings.reference_faults))):
-            return self.target()
-        if wanted not in self._reference:
-            run = self.target()
-            stack = _start_local_target(settings, wanted, qa_token=run.qa_token, callback_secret=run.callback_secret)
-            self._reference[wanted] = (_stack_target(stack), stack.stop)
-        return self._reference[wanted][0]
 
     def close(self) -> None:
         """Count late callbacks, stop the runner and anything started in-process."""
@@ -404,48 +220,4 @@ class HarnessSession:
             self.late_callbacks += len(self.runner.late_callbacks)
             self.runner.close()
             self.runner = None
-        if self._sharing is not None:
-            self._sharing.join()  # a start-up still under way ends (bounded by the stack's own timeout) first
-            self._sharing = None
-            if self.shared_target_file is not None:
-                shutil.rmtree(self.shared_target_file.parent, ignore_errors=True)
-        if self._stop_target is not None:
-            self._stop_target()
-            self._stop_target = None
-        for _, stop in self._reference.values():
-            stop()
-        self._reference.clear()
-
-
-def _own_secrets(settings: HarnessSettings) -> dict[str, str | None]:
-    """The QA token and callback secret the user gave: the in-process services use them, not generated ones."""
-    return {"qa_token": settings.qa_token, "callback_secret": settings.callback_secret}
-
-
-def _stack_target(stack: Any) -> Target:
-    from harness._run._runner import Target
-
-    model_url = getattr(stack, "model_base_url", None)
-    return Target(stack.base_url, stack.qa_token, stack.callback_secret, model_url)
-
-
-def _start_local_target(
-    settings: HarnessSettings, faults: Sequence[str] | None = None, **shared_secrets: str | None
-) -> Any:
-    module_name, _, function_name = settings.local_target.partition(":")
-    try:
-        start = getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as exc:
-        raise HarnessError(
-            f"cannot load the local target {settings.local_target!r} ({exc}); "
-            "pass --base-url to test a running service, or fix the harness_local_target ini value"
-        ) from None
-    accepted = inspect.signature(start).parameters
-    extra = {name: value for name, value in shared_secrets.items() if value and name in accepted}
-    faults = settings.reference_faults if faults is None else faults
-    try:
-        return start(faults=faults, model_latency_ms=settings.reference_model_latency_ms, **extra)
-    except ValueError as exc:
-        raise HarnessError(f"cannot start the reference services: {exc}") from None
-    except (OSError, RuntimeError) as exc:
-        raise HarnessError(f"the reference services did not start: {exc}") from None
+        self.targets.close()

@@ -105,7 +105,7 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix not in (".yaml", ".yml") or not parent.config.stash[session_key].holds_cases(file_path):
+    if file_path.suffix not in (".yaml", ".yml") or not parent.config.stash[session_key].catalog.holds_cases(file_path):
         return None
     if file_path.name == SPEC_FILENAME:
         return ServiceSpecFile.from_parent(parent, path=file_path)

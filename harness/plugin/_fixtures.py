@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from harness._delivery._outcome import Outcome
     from harness._model._spec import ServiceSpec
     from harness._run._api import Deliverer
-    from harness._run._runner import Target
     from harness._run._session import HarnessSession
+    from harness._run._target import Target
 
 FAULTS_MARKER = "reference_faults"
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def _marked_faults(node: pytest.Item) -> tuple[str, ...] | None:
 def harness_target(pytestconfig: pytest.Config) -> Target:
     """What this run targets: ``--base-url`` with ``--harness-qa-token`` and ``--harness-callback-secret``, or
     the in-process reference services (base URL, QA token, callback secret, model URL) the case items use."""
-    return _or_fail(pytestconfig.stash[session_key].target)
+    return _or_fail(pytestconfig.stash[session_key].targets.target)
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def reference_services(request: pytest.FixtureRequest) -> Target:
     use and stopped at the end of the session.
     """
     session = request.config.stash[session_key]
-    return _or_fail(lambda: session.reference_services(_marked_faults(request.node)))
+    return _or_fail(lambda: session.targets.reference_services(_marked_faults(request.node)))
 
 
 @pytest.fixture
@@ -86,7 +86,8 @@ def harness_deliver(request: pytest.FixtureRequest) -> Deliverer:
     node = request.node
     faults = _marked_faults(node)
     runner = _or_fail(session.get_runner)
-    target = _or_fail(lambda: session.reference_services(faults) if faults is not None else session.target())
+    targets = session.targets
+    target = _or_fail(lambda: targets.reference_services(faults) if faults is not None else targets.target())
 
     def record(spec: ServiceSpec, outcome: Outcome) -> None:
         from harness._report.records import delivery_record, item_header  # lazy, like the items
@@ -95,4 +96,5 @@ def harness_deliver(request: pytest.FixtureRequest) -> Deliverer:
         header = item_header(node.nodeid, node.name, path, (line or 0) + 1, spec.service, outcome.endpoint)
         request.config.hook.pytest_harness_record(item=node, record=delivery_record(header, outcome))
 
-    return Deliverer(runner, target, spec_roots=session.case_roots, load_spec=session.spec_at, on_outcome=record)
+    catalog = session.catalog
+    return Deliverer(runner, target, spec_roots=catalog.case_roots, load_spec=catalog.spec_at, on_outcome=record)

@@ -17,7 +17,7 @@ from harness._errors import CheckFailed, HarnessError
 
 if TYPE_CHECKING:
     from harness._model._case import ResolvedCase
-    from harness._run._runner import CaseResult
+    from harness._run._results import CaseResult
     from harness._run._session import HarnessSession
 
 PARTS = ("qa", "prod", "parity")
@@ -37,7 +37,7 @@ class SpecFile(_HarnessCollector):
     """A service spec: validated at collection, yields no items."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        self.config.stash[session_key].spec_at(self.path)
+        self.config.stash[session_key].catalog.spec_at(self.path)
         return iter(())
 
 
@@ -49,8 +49,8 @@ class CaseFile(_HarnessCollector):
         from harness._model._case import parse_case_file, resolve_cases
 
         session = self.config.stash[session_key]
-        parsed, doc = parse_case_file(self.path, session.display(self.path))
-        spec = session.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        parsed, doc = parse_case_file(self.path, session.catalog.display(self.path))
+        spec = session.catalog.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
         cases = resolve_cases(parsed, doc, spec.service)
         del parsed, doc  # the resolved cases hold all a run needs; the located document can go
         marks = _MarkCache()

@@ -29,12 +29,12 @@ class ServiceSpecFile(SpecFile):
     def collect(self) -> Iterator[Any]:
         yield from super().collect()
         session = self.config.stash[session_key]
-        spec = session.spec_at(self.path)
+        spec = session.catalog.spec_at(self.path)
         if spec.negative is None:
             return
         from harness._run._negative import template_cases
 
-        display = session.display(self.path)
+        display = session.catalog.display(self.path)
         line = _line_of_negative(self.path)
         if spec.negative.source != "openapi" and not (self.path.parent / spec.negative.source).is_file():
             raise CaseFileError(
@@ -75,7 +75,7 @@ class NegativeItem(CaseItem):
         except CheckFailed as exc:
             assert self.request is not None
             session = self.config.stash[session_key]
-            spec = session.spec_at(self.path)
+            spec = session.catalog.spec_at(self.path)
             id_field = spec.conversation.id_field if spec.conversation else None
             paste = self.request.case_yaml(id_field)
             raise CheckFailed(

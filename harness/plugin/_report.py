@@ -107,7 +107,7 @@ class ReportPlugin:
                 shutil.rmtree(results)  # once, here: workers (and --clean-alluredir) would race
         if not config.option.xmlpath and not collect_only:
             config.option.xmlpath = str(self.report_dir / "junit.xml")
-        if self.session.may_run_cases(config.args, config.invocation_params.dir):
+        if self.session.catalog.may_run_cases(config.args, config.invocation_params.dir):
             # Only runs that can hold cases change how SIGTERM ends them; other test runs keep the default.
             self._handle_sigterm()
         if config.option.allure_report_dir:

@@ -102,7 +102,7 @@ def start_shared_target(config: pytest.Config) -> None:
     # xdist registers its controller plugin only after our configure; its options already say what it will do.
     distributing = getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None))
     if distributing and not session.settings.base_url and not config.option.collectonly and _runs_case_files(config):
-        session.share_target_in_background()
+        session.targets.share_in_background()
 
 
 def pinned_cases(config: pytest.Config, items: Iterable[pytest.Item]) -> set[str] | None:
@@ -132,7 +132,7 @@ def send_late_callbacks(config: pytest.Config, count: int) -> None:
 
 def _runs_case_files(config: pytest.Config) -> bool:
     """Whether the run's paths can hold case files: ``pytest tests -n 2`` should not start the services."""
-    return config.stash[session_key].may_run_cases(config.args, config.invocation_params.dir)
+    return config.stash[session_key].catalog.may_run_cases(config.args, config.invocation_params.dir)
 
 
 class CaseFileScheduling:
@@ -144,7 +144,7 @@ class CaseFileScheduling:
         dist = config.getoption("dist")
         node.workerinput[FILES_STAY_ON_ONE_WORKER] = dist in ("load", "loadfile")
         node.workerinput[CASES_PINNED] = dist == "load"
-        handoff = config.stash[session_key].shared_target_file
+        handoff = config.stash[session_key].targets.shared_file
         if handoff is not None:
             node.workerinput[SHARED_TARGET_FILE] = str(handoff)
 

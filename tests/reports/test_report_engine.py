@@ -271,7 +271,7 @@ def test_the_record_reason_is_the_first_line_of_the_item_failure() -> None:
     from harness._delivery._outcome import Outcome, Problem
     from harness._verdict._parity import ParityReport
     from harness._report.records import part_record
-    from harness._run._runner import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
+    from harness._run._results import CaseResult, CaseRun, ParityRun, SideRun, TurnResult
 
     def side(endpoint: str, passed: bool) -> SideRun:
         outcome = Outcome(endpoint=endpoint, delivery="sync", status=200, text="1. Q")

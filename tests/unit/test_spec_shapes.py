@@ -10,7 +10,8 @@ import pytest
 from harness._errors import CaseFileError
 from harness._model._presets import expand_preset
 from harness._model._spec import ConversationSpec, EndpointSpec, ServiceSpec, parse_service_spec
-from harness._run._runner import Conversation, build_body
+from harness._run._conversation import Conversation
+from harness._run._request import build_body
 
 
 def parse(tmp_path: Path, text: str) -> ServiceSpec:

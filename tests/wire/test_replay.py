@@ -17,7 +17,7 @@ import pytest
 from harness._delivery import Request, get_adapter
 from harness._delivery._outcome import Outcome
 from harness._model._spec import ServiceSpec
-from harness._run._runner import build_body
+from harness._run._request import build_body
 from harness._verdict._parity import compare
 from tests.support.replay_server import Capture, ReplayServer
 
