@@ -19,7 +19,7 @@ import sys
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
@@ -252,65 +252,16 @@ def render_presets() -> str:
 # ---------------------------------------------------------------- delivery problems
 
 
-class ProblemKind(NamedTuple):
-    """Stand-in for ``harness._delivery._problems.ProblemKind`` until that module lands."""
+def problem_kinds() -> list[Any]:
+    """Every delivery problem kind, as ``harness._delivery._problems.PROBLEMS`` declares them, in its order."""
+    from harness._delivery._problems import PROBLEMS
 
-    kind: str
-    meaning: str
-    blocks_output: bool
-
-
-# HOOK: until harness/_delivery/_problems.py (PROBLEMS: every problem kind declared once) is on main, the table
-# is rendered from this list, read off the adapters' docstrings and _runner._NO_OUTPUT. Once PROBLEMS exists,
-# problem_kinds() renders from it and this list is to be deleted.
-_LOCAL_PROBLEMS = [
-    ProblemKind("timeout", "The delivery did not finish within its bound (`timeout_s` or `--harness-timeout`).", True),
-    ProblemKind("response_too_large", "A response, stream or callback passed `--harness-max-response-size`.", True),
-    ProblemKind("transport_error", "The connection broke after a response began (sync, callback, poll).", False),
-    ProblemKind("stream_no_terminator", "The stream ended without its terminator (or its end event).", True),
-    ProblemKind("stream_error_event", "The stream sent its error event; the event's data is the message.", True),
-    ProblemKind("stream_error_chunk", "A JSON chunk carried an in-band error at the spec's `sse.error` pointer.", True),
-    ProblemKind("stream_bad_delta", "A delta did not decode as the spec's `sse.delta` declares.", False),
-    ProblemKind("stream_bad_end_event", "The end or metadata event's data is not JSON.", False),
-    ProblemKind("stream_not_sse", "Labelled `text/event-stream`, but the body is not SSE.", True),
-    ProblemKind("stream_not_event_stream", "A 2xx answer that is not `text/event-stream`.", False),
-    ProblemKind("stream_interrupted", "The connection broke mid-stream.", False),
-    ProblemKind("callback_never_arrived", "No verified callback arrived within the bound.", True),
-    ProblemKind("callback_duplicate", "The same callback was delivered more than once.", False),
-    ProblemKind("callback_late", "A callback arrived after the wait had ended.", False),
-    ProblemKind("callback_wrong_id", "The callback carried another job's id.", False),
-    ProblemKind("callback_bad_signature", "Only callbacks with a wrong or stale signature arrived.", True),
-    ProblemKind("callback_unsigned", "Only unsigned callbacks arrived where a signature is required.", True),
-    ProblemKind("callback_replayed", "Only callbacks replayed from another job arrived.", True),
-    ProblemKind("callback_too_large", "Only callbacks past the receiver's size limit arrived (answered 413).", True),
-    ProblemKind(
-        "callback_flood",
-        "The job's URL was posted to past its share (20 deliveries or twice the size limit): answered 429, counted.",
-        True,
-    ),
-    ProblemKind("callback_bad_payload", "The callback body is not JSON.", False),
-    ProblemKind("callback_no_ack_id", "A 2xx acknowledgement without a job id at the spec's `ack_id` pointer.", False),
-    ProblemKind(
-        "callback_unknown_status", "The callback's status is neither a `success` nor a `failure` value.", False
-    ),
-    ProblemKind("poll_no_job_id", "A 2xx submit answer without a job id at `poll.job_id`.", True),
-    ProblemKind("poll_status_failed", "A status request answered non-2xx.", True),
-    ProblemKind(
-        "poll_unknown_status", "A status value the spec's `pending`, `success` and `failure` do not list.", True
-    ),
-]
-
-
-def problem_kinds() -> list[ProblemKind]:
-    """Every delivery problem kind, from ``harness._delivery._problems.PROBLEMS`` once it exists."""
-    try:
-        from harness._delivery._problems import PROBLEMS  # type: ignore[import-not-found]
-    except ImportError:
-        return sorted(_LOCAL_PROBLEMS)
-    return sorted(ProblemKind(p.kind, p.meaning, p.blocks_output) for p in PROBLEMS.values())
+    return list(PROBLEMS.values())
 
 
 def _delivery_of(kind: str) -> str:
+    if kind == "job_failed":
+        return "callback, poll"
     for prefix, delivery in (("stream_", "sse"), ("callback_", "callback"), ("poll_", "poll")):
         if kind.startswith(prefix):
             return delivery
