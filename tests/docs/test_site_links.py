@@ -8,12 +8,14 @@ outside CI only: in CI (``CI`` set) it must run.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import http.server
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -28,6 +30,7 @@ from tests.support.docs import ROOT
 
 BUILD_BOUND_S = 300.0
 PAGE_BOUND_S = 90.0
+RENDERERS = 4
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -117,22 +120,34 @@ class Browser:
     def __init__(self, executable: str, profile: Path) -> None:
         self.executable = executable
         self.profile = profile
+        profile.mkdir(parents=True, exist_ok=True)
         self._rendered: dict[str, _Links] = {}
+
+    def render_all(self, urls: list[str]) -> None:
+        """Render several pages at once: each Chromium spends much of its run starting up, not rendering."""
+        with concurrent.futures.ThreadPoolExecutor(max_workers=RENDERERS) as pool:
+            for url, links in zip(urls, pool.map(self._dump, urls), strict=True):
+                self._rendered[url] = links
 
     def render(self, url: str) -> _Links:
         if url not in self._rendered:
-            done = subprocess.run(
-                [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "--dump-dom", url],
-                capture_output=True,
-                text=True,
-                timeout=PAGE_BOUND_S,
-            )
-            if "<html" not in done.stdout:
-                pytest.fail(f"Chromium rendered nothing for {url} (exit {done.returncode}):\n{done.stderr[-2000:]}")
-            links = _Links()
-            links.feed(done.stdout)
-            self._rendered[url] = links
+            self._rendered[url] = self._dump(url)
         return self._rendered[url]
+
+    def _dump(self, url: str) -> _Links:
+        # A profile per run: Chromium locks its profile, and a second one on it would hand over to the first.
+        profile = tempfile.mkdtemp(dir=self.profile)
+        done = subprocess.run(
+            [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+            capture_output=True,
+            text=True,
+            timeout=PAGE_BOUND_S,
+        )
+        if "<html" not in done.stdout:
+            pytest.fail(f"Chromium rendered nothing for {url} (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        links = _Links()
+        links.feed(done.stdout)
+        return links
 
 
 def _status(url: str) -> int:
@@ -173,12 +188,14 @@ def site_pages(site: Path, base: str) -> list[str]:
     return sorted(base + (page + "/" if page != "." else "") for page in pages)
 
 
+@pytest.mark.slow
 def test_every_internal_link_and_anchor_of_the_site_resolves(chromium: str, serve, tmp_path: Path) -> None:
     site = build_site(ROOT / "mkdocs.yml", tmp_path / "site")
     base = serve(site)
     pages = site_pages(site, base)
     assert len(pages) >= 30, f"the site has only {len(pages)} pages: {pages}"
     browser = Browser(chromium, tmp_path / "profile")
+    browser.render_all(pages)
     broken = broken_links(browser, base, pages)
     assert not broken, "broken internal links:\n" + "\n".join(broken)
     # The rendered pages are the real ones: the theme's navigation links every section from the home page.

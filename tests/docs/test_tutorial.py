@@ -134,6 +134,7 @@ def run_tutorial(markdown: str, workdir: Path) -> list[str]:
     return outputs
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs_as_written(tmp_path: Path) -> None:
     outputs = run_tutorial(TUTORIAL.read_text(encoding="utf-8"), tmp_path)
     # The page documents two runs: the first case file passing, then the deliberately failing case.
