@@ -70,7 +70,7 @@ class Case(StrictModel):
     """One input and what its outputs must satisfy, run against both endpoints."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Unique in the file; used in test ids.")
-    description: str = ""
+    description: str = Field("", description="Free text, shown in reports.")
     input: dict[str, Any] | None = Field(None, description="The JSON request body.")
     raw_body: str | None = Field(None, description="A raw request body sent as-is (e.g. malformed JSON).")
     headers: dict[str, str | None] = Field(
@@ -84,7 +84,9 @@ class Case(StrictModel):
     )
     turns: list[Turn] | None = Field(None, min_length=1, description="Multi-turn conversation, in order.")
     checks: list[CheckSpec] = Field(default_factory=list, description="Checks on every endpoint's output.")
-    parity: ParityLevel | ParitySpec | None = None
+    parity: ParityLevel | ParitySpec | None = Field(
+        None, description="How QA and prod must agree: a level, or {level, threshold, ignore, noise_samples, margin}."
+    )
     repeat: int | None = Field(None, ge=1, le=100, description="Run the case this many times.")
     min_pass_rate: float | None = Field(None, ge=0, le=1, description="Share of repeats that must pass.")
     timeout_s: float | None = Field(None, gt=0, description="Bound on each delivery, in seconds.")
@@ -128,7 +130,7 @@ class CaseFile(StrictModel):
     )
 
     service: str | None = Field(None, description="Service spec name; default: the spec in the same folder.")
-    defaults: Defaults = Field(default_factory=Defaults)
+    defaults: Defaults = Field(default_factory=Defaults, description="Values every case of the file starts from.")
     cases: list[Case] = Field(default_factory=list, description="The cases; may be left out with a dataset.")
     dataset: Dataset | None = Field(None, description="Cases from the rows of a JSONL or CSV file, by 'template'.")
     template: dict[str, Any] | None = Field(
@@ -351,7 +353,7 @@ def _checks_of(
             raise error(
                 (*loc, position),
                 f"check {name!r} in case {case_id!r}: bad argument {arg!r}: {'; '.join(problems[:3])}",
-                f"see the argument column of {name!r} in the README's checks table",
+                f"see the argument column of {name!r} in the checks reference (docs/reference/checks.md)",
             )
         out.append((name, arg))
     return tuple(out)

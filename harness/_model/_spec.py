@@ -68,7 +68,7 @@ class HmacSignature(StrictModel):
 
     header: str = Field(description="Header that carries the signature, e.g. X-Hub-Signature-256.")
     prefix: str = Field("", description="Text before the digest, e.g. 'sha256='.")
-    encoding: Literal["hex", "base64"] = "hex"
+    encoding: Literal["hex", "base64"] = Field("hex", description="How the digest is written: hex or base64.")
     secret: str | None = Field(
         None, description="The shared secret, e.g. ${WEBHOOK_SECRET} (masked); default: --harness-callback-secret."
     )
@@ -77,7 +77,7 @@ class HmacSignature(StrictModel):
 class HmacScheme(StrictModel):
     """``{hmac_sha256: {header, prefix, encoding, secret}}``."""
 
-    hmac_sha256: HmacSignature
+    hmac_sha256: HmacSignature = Field(description="The header, prefix, encoding and secret of the signature.")
 
 
 class CallbackSpec(StrictModel):
@@ -160,7 +160,7 @@ class SseSpec(StrictModel):
 class PollRequest(StrictModel):
     """A request about a submitted job; the job id goes into the path (``{id}``) or a query parameter."""
 
-    method: Literal["GET", "POST"] = "GET"
+    method: Literal["GET", "POST"] = Field("GET", description="HTTP method of the request.")
     path: str = Field(description="Path below the base URL; '{id}' is replaced by the job id, e.g. /jobs/{id}.")
     query: str | None = Field(None, description="Query parameter that carries the job id, e.g. task_id.")
 
@@ -196,7 +196,7 @@ class PollSpec(StrictModel):
     """A submitted job polled for its status, then its result fetched."""
 
     job_id: Pointer = Field(description="Pointer to the job id in the submit response, e.g. /task_id.")
-    status: PollStatus
+    status: PollStatus = Field(description="The status request and how to read its answer.")
     result: PollResult | None = Field(None, description="Where the result is; omit when the status body holds it.")
     interval_s: float = Field(0.1, gt=0, description="First wait between polls; doubles up to max_interval_s.")
     max_interval_s: float = Field(2.0, gt=0, description="Longest wait between polls.")
@@ -230,9 +230,12 @@ class EndpointSpec(StrictModel):
 
     model_config = ConfigDict(**StrictModel.model_config, json_schema_extra=_endpoint_schema)
 
-    method: Literal["POST", "PUT", "GET"] = "POST"
+    method: Literal["POST", "PUT", "GET"] = Field("POST", description="HTTP method of the request.")
     path: str = Field(description="Path below the base URL, e.g. /examgenerator/create/qa.")
-    delivery: Delivery
+    delivery: Delivery = Field(
+        description="How the result comes back: sync (the response), sse (a stream), callback (a POST to the "
+        "harness's receiver) or poll (a job polled for its status)."
+    )
     auth: Literal["none", "qa_token"] = Field("none", description="qa_token: send Authorization: Bearer <token>.")
     headers: dict[str, str] = Field(
         default_factory=dict, description="Headers to send; ${NAME} reads the environment (the value is masked)."
@@ -246,9 +249,13 @@ class EndpointSpec(StrictModel):
         default_factory=dict,
         description="Fields set in the body after the template, pointer -> value, e.g. {/stream: true}.",
     )
-    output: OutputPointers = Field(default_factory=OutputPointers)
-    callback: CallbackSpec = Field(default_factory=CallbackSpec)
-    sse: SseSpec = Field(default_factory=SseSpec)
+    output: OutputPointers = Field(
+        default_factory=OutputPointers, description="Where the output lives in the result body."
+    )
+    callback: CallbackSpec = Field(
+        default_factory=CallbackSpec, description="delivery: callback: the job and its callback."
+    )
+    sse: SseSpec = Field(default_factory=SseSpec, description="delivery: sse: which events carry what.")
     poll: PollSpec | None = Field(None, description="delivery: poll: how the job is polled and its result fetched.")
 
     @model_validator(mode="after")
@@ -312,8 +319,8 @@ class ServiceSpec(StrictModel):
 
     model_config = ConfigDict(**StrictModel.model_config, json_schema_extra=_service_schema)
 
-    service: str
-    description: str = ""
+    service: str = Field(description="The name case files use (their service: key, or the folder's spec).")
+    description: str = Field("", description="Free text.")
     preset: str | dict[str, Any] | None = Field(
         None,
         description="openai-chat, {langserve: ROUTE} or {bentoml-task: {api, task}}; the spec's own keys win.",
@@ -330,9 +337,11 @@ class ServiceSpec(StrictModel):
     output: OutputPointers | None = Field(
         None, description="Output pointers for both endpoints; an endpoint's own win."
     )
-    qa: EndpointSpec
-    prod: EndpointSpec
-    conversation: ConversationSpec | None = None
+    qa: EndpointSpec = Field(description="The synchronous QA endpoint.")
+    prod: EndpointSpec = Field(description="The production endpoint.")
+    conversation: ConversationSpec | None = Field(
+        None, description="Multi-turn services: how each turn continues the conversation."
+    )
     negative: NegativeSpec | None = Field(None, description="Generate negative cases from the request schema.")
 
     @model_validator(mode="before")

@@ -1,8 +1,8 @@
 """Every harness option, declared once: flag, parser, default, ini and environment twins, help.
 
 ``plugin.py`` feeds this table to ``addoption`` / ``addini``; :func:`resolve_settings` reads the values
-back into :class:`HarnessSettings` (command line > ini > environment > default); ``scripts/readme_tables.py``
-renders the README's options table from it. A parser raises :class:`HarnessUsageError` whose text names
+back into :class:`HarnessSettings` (command line > ini > environment > default); ``scripts/docs_tables.py``
+renders the docs' options table from it. A parser raises :class:`HarnessUsageError` whose text names
 the fix, so a bad value stops the run before anything is sent.
 """
 
@@ -37,7 +37,7 @@ class Option:
     parse: Parser
     default: Any = None
     shown_default: str = "-"
-    """The default as the README shows it."""
+    """The default as the docs show it."""
     ini: bool = True
     ini_type: str | None = None
     env: str | None = None

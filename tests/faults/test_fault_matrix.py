@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reference_services import FAULTS
-from tests.faults.regenerate import MATRIX_PATH, README_PATH, load_matrix, readme_table, render_table
+from tests.faults.regenerate import DOC_PATH, MATRIX_PATH, docs_table, load_matrix, render_table
 from tests.support.case_suite import SuiteRun, run_suite
 
 MATRIX = load_matrix()
@@ -78,8 +78,8 @@ def test_no_fault_everything_passes_over_repeats(tmp_path: Path) -> None:
     assert not flaky, f"items that failed in some repeat: {flaky}"
 
 
-def test_readme_fault_table_matches_the_matrix() -> None:
-    table = readme_table(README_PATH.read_text(encoding="utf-8"))
+def test_docs_fault_table_matches_the_matrix() -> None:
+    table = docs_table(DOC_PATH.read_text(encoding="utf-8"))
     assert table == render_table(MATRIX), (
-        f"the fault table in {README_PATH.name} is stale; run `python -m tests.faults.regenerate` to re-render it"
+        f"the fault table in {DOC_PATH.name} is stale; run `python -m tests.faults.regenerate` to re-render it"
     )

@@ -1,4 +1,4 @@
-"""A check registered in a user's conftest, used from a case file, exactly as README.md shows it."""
+"""A check registered in a user's conftest, used from a case file, exactly as docs/how-to/custom-checks.md shows it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from harness._verdict._checks import unregister_check
+from tests.support.docs import code_blocks, docs_tables
 from tests.support.pytester_project import Project
-from tests.support.readme import code_blocks, readme_tables
 
-# The worked example of README.md, verbatim (test_docs_show_the_tested_example keeps them equal).
+PAGE = "how-to/custom-checks.md"
+
+# The worked example of docs/how-to/custom-checks.md, verbatim (test_docs_show_the_tested_example keeps them equal).
 CONFTEST = '''\
 import harness
 
@@ -133,12 +135,12 @@ def test_a_bad_argument_to_a_user_check_names_the_check_and_the_schema(project: 
 
 
 def test_docs_show_the_tested_example() -> None:
-    blocks = code_blocks("python", "yaml")
-    assert CONFTEST in blocks, "README.md: the conftest example differs from the tested one"
-    assert CASES in blocks, "README.md: the case-file example differs from the tested one"
+    blocks = code_blocks(PAGE, "python", "yaml")
+    assert CONFTEST in blocks, f"docs/{PAGE}: the conftest example differs from the tested one"
+    assert CASES in blocks, f"docs/{PAGE}: the case-file example differs from the tested one"
 
 
 def test_docs_checks_table_matches_the_registry() -> None:
-    table = readme_tables()
-    assert table.main(["--check"]) == 0, "README.md's checks table is stale: run python scripts/readme_tables.py"
-    assert "| `llm_judge` | QA and prod, each | {rubric, threshold?, model?} |" in table.render_table()
+    table = docs_tables()
+    assert table.main(["--check"]) == 0, "the docs' generated tables are stale: run python scripts/docs_tables.py"
+    assert "| `llm_judge` | QA and prod, each | {rubric, threshold?, model?} |" in table.render_checks_table()

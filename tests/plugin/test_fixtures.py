@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from reference_services import RunningStack, start_stack
+from tests.support.docs import code_blocks
 from tests.support.pytester_project import Project
-from tests.support.readme import code_blocks
 
 CASES = """\
 cases:
@@ -99,7 +99,7 @@ async def test_deliver_from_async_code(harness_deliver):
 """
 
 
-# README.md's "From Python" example, verbatim (test_docs_show_the_tested_example keeps them equal).
+# docs/how-to/python-api.md's example, verbatim (test_docs_show_the_tested_example keeps them equal).
 EXAMPLE = """\
 import uuid
 
@@ -310,7 +310,7 @@ def test_faulted(reference_services):
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
-def test_the_readme_example_passes_under_xdist(project: Project) -> None:
+def test_the_docs_example_passes_under_xdist(project: Project) -> None:
     project.exam_service()
     project.chat_service()
     project.write("tests/test_exam_flows.py", EXAMPLE)
@@ -319,4 +319,5 @@ def test_the_readme_example_passes_under_xdist(project: Project) -> None:
 
 
 def test_docs_show_the_tested_example() -> None:
-    assert EXAMPLE in code_blocks("python"), "README.md: the From Python example differs from the tested one"
+    page = "how-to/python-api.md"
+    assert EXAMPLE in code_blocks(page, "python"), f"docs/{page}: the example differs from the tested one"

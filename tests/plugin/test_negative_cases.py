@@ -6,8 +6,10 @@ import re
 
 import pytest
 
+from tests.support.docs import ROOT, code_blocks
 from tests.support.pytester_project import EXAM_SPEC, Project
-from tests.support.readme import ROOT, code_blocks
+
+PAGE = "how-to/negative-cases.md"
 
 # A service whose prod endpoint takes any JSON object, while QA validates it: prod accepts what QA rejects.
 LENIENT_TARGET = """\
@@ -60,11 +62,11 @@ negative: {schema: openapi, count: 11}
 """
 
 
-def test_the_error_parity_fault_fails_every_negative_qa_and_parity_item_as_the_readme_shows(project: Project) -> None:
-    (line,) = [block for block in code_blocks("yaml") if block.startswith("negative:")]
+def test_the_error_parity_fault_fails_every_negative_qa_and_parity_item_as_the_docs_show(project: Project) -> None:
+    (line,) = [block for block in code_blocks(PAGE, "yaml") if block.startswith("negative:")]
     for service in ("examgenerator", "studycompanion"):
         spec = (ROOT / "cases" / service / "service.yaml").read_text(encoding="utf-8")
-        assert spec.endswith(line), f"cases/{service}/service.yaml does not end with README.md's negative line"
+        assert spec.endswith(line), f"cases/{service}/service.yaml does not end with the negative line of docs/{PAGE}"
     project.write("cases/examgenerator/service.yaml", EXAM_SPEC + line)
     healthy = project.run()
     healthy.assert_outcomes(passed=60)
@@ -72,8 +74,8 @@ def test_the_error_parity_fault_fails_every_negative_qa_and_parity_item_as_the_r
 
     faulty = project.run("--reference-faults", "error_parity")
     faulty.assert_outcomes(passed=20, failed=40)  # prod still rejects with 422; QA answers 500
-    (failure,) = [block for block in code_blocks("text") if "generated request" in block]
-    expected = failure.splitlines()  # README.md's example, line for line
+    (failure,) = [block for block in code_blocks(PAGE, "text") if "generated request" in block]
+    expected = failure.splitlines()  # the docs' example, line for line
     lines = faulty.stdout.lines
     start = lines.index(expected[0])
     assert lines[start : start + len(expected)] == expected

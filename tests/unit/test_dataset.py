@@ -13,7 +13,7 @@ import pytest
 from harness._errors import CaseFileError
 from harness._model._case import ResolvedCase, parse_case_file, resolve_cases
 from harness._model._dataset import MissingColumn, Template, read_rows
-from tests.support.readme import code_blocks
+from tests.support.docs import code_blocks
 
 CASE_FILE = """\
 defaults:
@@ -188,6 +188,6 @@ def test_inline_cases_come_before_the_datasets(tmp_path: Path) -> None:
     assert resolve(tmp_path, both, jsonl(ROW))[1].line == 7  # the template's line, for reports
 
 
-def test_the_readme_shows_the_shipped_dataset_case_file() -> None:
+def test_the_docs_show_the_shipped_dataset_case_file() -> None:
     shipped = (Path(__file__).resolve().parents[2] / "cases" / "studycompanion" / "dataset.yaml").read_text("utf-8")
-    assert shipped in code_blocks("yaml")
+    assert shipped in code_blocks("how-to/datasets.md", "yaml")

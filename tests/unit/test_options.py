@@ -1,4 +1,4 @@
-"""The option table: parsing with fixes in the messages, precedence, and the README table kept equal to it."""
+"""The option table: parsing with fixes in the messages, precedence, and the docs' table kept equal to it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from harness._errors import HarnessUsageError
 from harness._run._options import OPTIONS, OPTIONS_BY_DEST, help_text, resolve_settings
-from tests.support.readme import readme_tables
+from tests.support.docs import docs_tables
 
 
 def settings(cli: dict[str, Any] | None = None, ini: dict[str, Any] | None = None) -> Any:
@@ -70,9 +70,9 @@ def test_help_names_the_default_and_the_twins_and_escapes_percent() -> None:
     assert "ini harness_latency_tolerance" in text
 
 
-def test_readme_options_table_matches_the_option_table() -> None:
-    module = readme_tables()
-    assert module.main(["--check"]) == 0, "README.md's options table is stale: run python scripts/readme_tables.py"
+def test_docs_options_table_matches_the_option_table() -> None:
+    module = docs_tables()
+    assert module.main(["--check"]) == 0, "the docs' generated tables are stale: run python scripts/docs_tables.py"
     table = module.render_options_table()
     for option in OPTIONS:
         assert (option.flag or option.dest) in table
