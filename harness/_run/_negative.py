@@ -464,8 +464,11 @@ def schema_source(negative: NegativeSpec, spec: ServiceSpec, spec_path: Path, ba
     return "file", str((spec_path.parent / negative.source).resolve())
 
 
-def fetch_openapi(url: str, timeout_s: float) -> Any:
-    """The OpenAPI document at ``url``; ``HarnessError`` saying what to do when it is not there."""
+_FETCH_HINT = "set the service spec's negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
+
+
+def fetch_openapi(url: str, timeout_s: float, hint: str = _FETCH_HINT) -> Any:
+    """The OpenAPI document at ``url``; ``HarnessError`` saying what to do (``hint``) when it is not there."""
     import httpx
 
     try:
@@ -473,10 +476,7 @@ def fetch_openapi(url: str, timeout_s: float) -> Any:
     except httpx.HTTPError as exc:
         raise HarnessError(f"cannot fetch the OpenAPI document {url}: {type(exc).__name__}: {exc}") from None
     if response.status_code != 200:
-        raise HarnessError(
-            f"cannot fetch the OpenAPI document {url}: status {response.status_code}; set the service spec's "
-            "negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
-        )
+        raise HarnessError(f"cannot fetch the OpenAPI document {url}: status {response.status_code}; {hint}")
     try:
         return response.json()
     except ValueError:

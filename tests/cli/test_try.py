@@ -1,0 +1,184 @@
+"""``harness try``: one input against real services; curl, transcript, and what each spec pointer found."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.__main__ import main
+from harness._model._pointer import deepest_match
+from reference_services.inprocess import RunningStack
+
+REPO = Path(__file__).resolve().parents[2]
+EXAM_SPEC = REPO / "cases/examgenerator/service.yaml"
+CHAT_SPEC = REPO / "cases/studycompanion/service.yaml"
+EXAM_INPUT = {"course_title": "Introduction to Biology", "course_topic": "Cell Structure", "num_questions": 1}
+
+
+def _try(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["try", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _secrets(stack: RunningStack) -> list[str]:
+    return ["--qa-token", stack.qa_token, "--callback-secret", stack.callback_secret]
+
+
+def test_sync_qa_and_callback_prod(stack: RunningStack, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _try(
+        capsys,
+        "--base-url",
+        stack.base_url,
+        "--spec",
+        str(EXAM_SPEC),
+        "--input",
+        json.dumps(EXAM_INPUT),
+        *_secrets(stack),
+    )
+    assert code == 0, out + err
+    assert f"== qa: POST {stack.base_url}/examgenerator/create/qa (sync)" in out
+    assert f"curl -sS -X POST {stack.base_url}/examgenerator/create/qa -H 'Authorization: Bearer ***'" in out
+    assert f"== prod: POST {stack.base_url}/examgenerator/create (callback)" in out
+    assert "~ callback #1 at" in out  # the transcript shows the signed delivery
+    assert out.count('output.text /text -> "1. ') == 2
+    assert out.count('output.metadata.model_version /model_version -> "reference-llm-1.0"') == 2
+    assert "callback.payload_id /callback-id -> " in out
+    assert 'callback.status /status -> "succeeded"' in out
+    assert stack.qa_token not in out
+    assert stack.callback_secret not in out
+    assert out.rstrip().endswith("result: every endpoint delivered and every pointer matched")
+
+
+def test_a_case_against_sse_prod(tmp_path: Path, stack: RunningStack, capsys: pytest.CaptureFixture[str]) -> None:
+    case_file = tmp_path / "chat.yaml"
+    case_file.write_text(
+        "service: studycompanion\ncases:\n  - id: atp\n    input: {user_id: u1, course: Introduction to Biology,"
+        " conversation_id: c1, message: What do mitochondria do?}\n"
+    )
+    code, out, err = _try(
+        capsys, "--base-url", stack.base_url, "--spec", str(CHAT_SPEC), "--case", f"{case_file}::atp", *_secrets(stack)
+    )
+    assert code == 0, out + err
+    assert f"curl -sS -N -X POST {stack.base_url}/studycompanion/chat/stream" in out
+    assert "  < data: [DONE]" in out
+    assert "text (the stream's deltas) -> " in out
+    assert out.count("output.sources /sources -> [") == 2
+    # As in a test run, each endpoint gets a conversation id of its own, not the case's literal one.
+    assert '"conversation_id": "c1"' not in out
+    assert '"conversation_id": "try-prod-' in out
+
+
+def test_a_pointer_that_matches_nothing_names_the_keys_there_and_the_spec_key(
+    tmp_path: Path, stack: RunningStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text(
+        "service: tutor\npreset: openai-chat\nqa:\n  output:\n    text: /choices/0/message/contnt\n"
+        "prod:\n  output:\n    metadata: {tokens: /usage/total}\n"
+    )
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": 1}
+    code, out, _ = _try(
+        capsys, "--base-url", stack.model_base_url.removesuffix("/v1"), "--spec", str(spec), "--input", json.dumps(body)
+    )
+    assert code == 1
+    assert (
+        "output.text `/choices/0/message/contnt` matched nothing: /choices/0/message in the body has keys content, "
+        f"role — fix `qa.output.text` in {spec}:5"
+    ) in out
+    assert (
+        "output.metadata.tokens `/usage/total` matched nothing: /usage in the stream's last JSON event has keys "
+        f"completion_tokens, prompt_tokens, total_tokens — fix `prod.output.metadata.tokens` in {spec}:8"
+    ) in out
+    # A pointer the preset supplies is named as such, with where to override it.
+    assert 'output.metadata.model /model -> "m"' in out
+    assert out.rstrip().endswith("result: a problem was found (see above)")
+
+
+def test_the_only_spec_under_cases_is_found(
+    tmp_path: Path, stack: RunningStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cases/exam").mkdir(parents=True)
+    shutil.copy(EXAM_SPEC, tmp_path / "cases/exam/service.yaml")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _try(
+        capsys, "--base-url", stack.base_url, "--endpoint", "qa", "--input", json.dumps(EXAM_INPUT), *_secrets(stack)
+    )
+    assert code == 0, out + err
+    assert "service examgenerator (cases/exam/service.yaml)" in out
+    assert "== prod" not in out
+
+
+def test_a_rejected_request_is_a_problem(
+    stack: RunningStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HARNESS_QA_TOKEN", raising=False)
+    args = ["--base-url", stack.base_url, "--spec", str(EXAM_SPEC), "--endpoint", "qa", "--input", "{}"]
+    code, out, _ = _try(capsys, *args, "--qa-token", "wrong")
+    assert code == 1
+    assert "-- status: 401" in out
+    assert "not a 2xx answer" in out
+    # Without a token the request is not sent at all: the spec says which endpoint wants one.
+    code, _, err = _try(capsys, *args)
+    assert code == 2
+    assert err == f"harness try: qa.auth is qa_token in {EXAM_SPEC}: give --qa-token TOKEN (or set HARNESS_QA_TOKEN)\n"
+
+
+def test_an_unreachable_service_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--base-url", "http://127.0.0.1:9", "--spec", str(EXAM_SPEC), "--input", "{}", "--qa-token", "t"]
+    code, _, err = _try(capsys, *args)
+    assert code == 1
+    assert err.startswith("harness try: qa: cannot reach POST http://127.0.0.1:9/examgenerator/create/qa")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--spec", str(EXAM_SPEC), "--input", '{"a":'], "harness try: --input is not JSON (Expecting value"),
+        (["--spec", "nowhere/service.yaml", "--input", "{}"], "harness try: no service spec at nowhere/service.yaml"),
+        (["--input", "{}"], "harness try: no service.yaml under cases: pass --spec PATH"),
+        (["--case", "first.yaml"], "harness try: --case 'first.yaml': write FILE::ID"),
+        (["--case", "none.yaml::x"], "harness try: --case 'none.yaml::x': no case file none.yaml"),
+        (["--spec", str(EXAM_SPEC), "--input", "{}", "--timeout", "0"], "harness try: --timeout must be more than 0"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], says: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _try(capsys, "--base-url", "http://127.0.0.1:9", *args)
+    assert code == 2
+    assert err.startswith(says), err
+    assert err.count("\n") == 1
+
+
+def test_an_unknown_case_id_names_the_cases_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case_file = tmp_path / "c.yaml"
+    case_file.write_text("cases:\n  - id: one\n    input: {}\n  - id: two\n    input: {}\n")
+    code, _, err = _try(
+        capsys, "--base-url", "http://127.0.0.1:9", "--spec", str(EXAM_SPEC), "--case", f"{case_file}::x"
+    )
+    assert code == 2
+    assert f"no case 'x' in {case_file} (its cases: one, two)" in err
+
+
+@pytest.mark.parametrize(
+    ("pointer", "resolved", "value"),
+    [
+        ("/a/b/c", "/a/b/c", 1),
+        ("/a/b/x", "/a/b", {"c": 1}),
+        ("/x", "", {"a": {"b": {"c": 1}}, "l": [10, {"k~/": 2}]}),
+        ("/l/1/k~0~1", "/l/1/k~0~1", 2),
+        ("/l/1/k", "/l/1", {"k~/": 2}),
+        ("/l/2", "/l", [10, {"k~/": 2}]),
+        ("/l/0/y", "/l/0", 10),
+    ],
+)
+def test_deepest_match(pointer: str, resolved: str, value: object) -> None:
+    document = {"a": {"b": {"c": 1}}, "l": [10, {"k~/": 2}]}
+    assert deepest_match(document, pointer) == (resolved, value)
