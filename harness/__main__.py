@@ -80,8 +80,6 @@ def _add_init(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _add_try(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness._run._api import DEFAULT_TIMEOUT_S
-
     attempt = commands.add_parser(
         "try",
         help="Send one input to the endpoints; print the curl, the transcript and what each spec pointer found.",
@@ -123,9 +121,8 @@ def _add_try(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     attempt.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
-        help=f"Bound on each delivery (default: {DEFAULT_TIMEOUT_S:g})",
+        help="Bound on each delivery (default: 60, as --harness-timeout)",
     )
 
 
@@ -153,9 +150,13 @@ def _init(args: argparse.Namespace) -> int:
 
 def _try(args: argparse.Namespace) -> int:
     from harness._cli._try import TryOptions, case_input, case_service, find_spec, parse_input, run_try
+    from harness._run._api import DEFAULT_TIMEOUT_S
 
-    if args.timeout <= 0:
+    if args.timeout is not None and not args.timeout > 0:
         print("harness try: --timeout must be more than 0 seconds", file=sys.stderr)
+        return USAGE_ERROR
+    if not args.base_url.startswith(("http://", "https://")):
+        print(f"harness try: --base-url must be an http(s) URL, got {args.base_url!r}", file=sys.stderr)
         return USAGE_ERROR
     try:
         if args.case is not None:
@@ -173,7 +174,7 @@ def _try(args: argparse.Namespace) -> int:
             callback_secret=args.callback_secret,
             callback_host=args.callback_host,
             callback_url=args.callback_url,
-            timeout_s=args.timeout,
+            timeout_s=args.timeout or DEFAULT_TIMEOUT_S,
         )
         return run_try(loaded, sent, options, print)
     except HarnessUsageError as exc:

@@ -94,7 +94,10 @@ def plan_init(
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise HarnessUsageError(f"--service {name!r}: use letters, digits, '-', '_' or '.' (it names a folder)")
     folder = root / CASES_DIR / name
-    spec_text = render_spec(name, draft, base_url)
+    wants_token = any(
+        isinstance(draft.spec.get(side), dict) and draft.spec[side].get("auth") == "qa_token" for side in ("qa", "prod")
+    )
+    spec_text = render_spec(name, draft, base_url, wants_token)
     case_text = render_case_file(draft.input)
     _validate(spec_text, case_text, f"{CASES_DIR}/{name}")
     files = {folder / SPEC_FILE: spec_text, folder / CASE_FILE: case_text}
@@ -105,9 +108,6 @@ def plan_init(
         messages.append(f"{config.name} already configures pytest; add to it:\n{_config_lines(config, base_url)}")
     if base_url is None:
         messages.append("no base URL: run pytest --base-url URL (or add base_url = URL to the pytest config)")
-    wants_token = any(
-        isinstance(draft.spec.get(side), dict) and draft.spec[side].get("auth") == "qa_token" for side in ("qa", "prod")
-    )
     return InitPlan(files, messages, name, base_url, wants_token)
 
 
@@ -151,11 +151,12 @@ def _slug(title: str) -> str:
 # ---------------------------------------------------------------- rendering
 
 
-def render_spec(service: str, draft: Draft, base_url: str | None = None) -> str:
+def render_spec(service: str, draft: Draft, base_url: str | None = None, wants_token: bool = False) -> str:
     """service.yaml: the notes as comments, then the spec."""
+    token = " --qa-token TOKEN" if wants_token else ""
     lines = [
         "# Written by harness init. See what each pointer finds with:",
-        f"#   harness try --base-url {base_url or 'URL'} --case {_case_ref(service)}",
+        f"#   harness try --base-url {base_url or 'URL'}{token} --case {_case_ref(service)}",
     ]
     lines += [f"# {line}" for note in draft.notes for line in _wrap(note)]
     body = {"service": service, **draft.spec}

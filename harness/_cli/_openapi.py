@@ -101,8 +101,8 @@ def draft_from_openapi(document: Any, source: str, service: str | None) -> Draft
     conversation = next((name for name in _CONVERSATION_NAMES if name in _properties(qa.request_schema)), None)
     if conversation:
         spec["conversation"] = {"id_field": conversation}
-        notes.append(f"conversation: {conversation} is filled with a fresh id per case and endpoint.")
-    skip = {conversation} if conversation else set()
+        notes.append(f"conversation: the input's {conversation} is replaced by a fresh id per case and endpoint.")
+    skip: set[str] = set()
     url_field = spec["prod"].get("callback", {}).get("url_pointer")
     if url_field:
         skip.add(url_field.lstrip("/"))

@@ -199,12 +199,12 @@ def run_try(loaded: LoadedSpec, sent: TryInput, options: TryOptions, write: Call
         )
         for endpoint in options.endpoints
     ]
-    write(
-        f"service {loaded.spec.service} ({loaded.path}) at {options.base_url}" + (f"; {sent.note}" if sent.note else "")
-    )
+    heading = f"service {loaded.spec.service} ({loaded.path}) at {options.base_url}"
     failed = False
-    for request in requests:
+    for number, request in enumerate(requests):
         outcome = _deliver_one(request, options, timeout_s)  # ServiceUnreachable: the caller says it in one line
+        if number == 0:  # after the first delivery: an unreachable service is the one line the caller prints
+            write(heading + (f"; {sent.note}" if sent.note else ""))
         failed |= not report(outcome, request.spec, loaded, write)
     write("")
     write(
@@ -285,8 +285,23 @@ def report(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec, write: Call
     for problem in outcome.problems:
         write(f"  {problem.kind}: {problem.message}")
         key = _PROBLEM_KEYS.get(problem.kind)
-        if key:
-            write(f"    fix `{endpoint}.{key}` in {_where(loaded, (endpoint, *key.split(' ')[0].split('.')))}")
+        if problem.kind == "poll_no_job_id" and spec.poll is not None:
+            # The body is still the submit answer: say what it has instead.
+            write(
+                "    "
+                + _unmatched(
+                    outcome.body,
+                    "poll.job_id",
+                    spec.poll.job_id,
+                    "the submit answer",
+                    endpoint,
+                    ("poll", "job_id"),
+                    loaded,
+                )
+            )
+        elif key:
+            path = (endpoint, *key.split(" ")[0].split("."))
+            write(f"    fix `{'.'.join(path)}` in {_where(loaded, path)}")
         ok = False
     return ok
 
@@ -335,9 +350,12 @@ def pointer_lines(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec) -> l
                 resolve_pointer(outcome.body, callback.status),
                 "the callback payload",
             )
-    if spec.delivery == "poll" and spec.poll is not None and spec.poll.result is None:
-        status = spec.poll.status.pointer
-        line(("poll", "status", "pointer"), status, resolve_pointer(outcome.body, status), "the status body")
+    if spec.delivery == "poll" and spec.poll is not None and not outcome.problems:
+        # Polling only gets this far when both matched: the job id (in the status requests of the transcript)
+        # and a success value at the status pointer.
+        poll = spec.poll
+        found.append((f"poll.job_id {poll.job_id} -> found in the submit answer (see the status requests)", True))
+        found.append((f"poll.status.pointer {poll.status.pointer} -> one of {poll.status.success}", True))
     if not found:
         found.append(("(the spec declares no output pointers)", True))
     return found

@@ -232,8 +232,9 @@ def test_a_callback_url_in_the_body_and_a_conversation_id_are_recognised() -> No
     callback = draft.spec["prod"]["callback"]
     assert callback == {"url_header": None, "url_pointer": "/webhook_url", "ack_id": "/job_id"}
     assert draft.spec["conversation"] == {"id_field": "session_id"}
-    # The URL and the conversation id are the harness's to fill; the text is cut to the schema's bounds.
-    assert draft.input == {"text": "Textxx"}
+    # The URL is the harness's to fill; the conversation id is written (a run replaces it, when it is there);
+    # the text is padded to the schema's bounds.
+    assert draft.input == {"session_id": "Session id", "text": "Textxx"}
 
 
 def test_a_chat_completions_path_becomes_the_openai_preset() -> None:

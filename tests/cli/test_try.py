@@ -11,6 +11,8 @@ import pytest
 from harness.__main__ import main
 from harness._model._pointer import deepest_match
 from reference_services.inprocess import RunningStack
+from tests.cli.summaries_app import QA_TOKEN, SummariesService
+from tests.support.replay_server import Capture, ReplayServer
 
 REPO = Path(__file__).resolve().parents[2]
 EXAM_SPEC = REPO / "cases/examgenerator/service.yaml"
@@ -98,6 +100,34 @@ def test_a_pointer_that_matches_nothing_names_the_keys_there_and_the_spec_key(
     assert out.rstrip().endswith("result: a problem was found (see above)")
 
 
+def test_a_pointer_written_at_the_service_level_is_fixed_there(
+    tmp_path: Path, stack: RunningStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text("service: t\npreset: openai-chat\noutput:\n  text: /choices/0/message/contnt\n")
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": 1})
+    base_url = stack.model_base_url.removesuffix("/v1")
+    code, out, _ = _try(capsys, "--base-url", base_url, "--spec", str(spec), "--endpoint", "qa", "--input", body)
+    assert code == 1
+    assert f"— fix `output.text` in {spec}:4" in out
+
+
+def test_a_presets_pointer_says_where_to_write_one_that_wins(
+    tmp_path: Path, summaries: SummariesService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The openai-chat preset pointed at a service that is not chat-completions shaped: its text pointer misses.
+    spec = tmp_path / "service.yaml"
+    spec.write_text("service: t\npreset: openai-chat\nqa: {path: /summaries/qa, auth: qa_token}\n")
+    body = json.dumps({"document": "Cells divide.", "max_words": 2})
+    args = ["--base-url", summaries.base_url, "--spec", str(spec), "--endpoint", "qa", "--qa-token", QA_TOKEN]
+    code, out, _ = _try(capsys, *args, "--input", body)
+    assert code == 1
+    assert (
+        "output.text `/choices/0/message/content` matched nothing: the body has keys model_version, sources, summary"
+        f" — the pointer is the preset's: write `qa.output.text` in {spec} to override it"
+    ) in out
+
+
 def test_the_only_spec_under_cases_is_found(
     tmp_path: Path, stack: RunningStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,11 +159,18 @@ def test_a_rejected_request_is_a_problem(
 
 def test_an_unreachable_service_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--base-url", "http://127.0.0.1:9", "--spec", str(EXAM_SPEC), "--input", "{}", "--qa-token", "t"]
-    code, _, err = _try(capsys, *args)
+    code, out, err = _try(capsys, *args)
     assert code == 1
+    assert out == ""
     assert err.startswith("harness try: qa: cannot reach POST http://127.0.0.1:9/examgenerator/create/qa")
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_a_base_url_that_is_not_a_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _try(capsys, "--base-url", "localhost:8000", "--spec", str(EXAM_SPEC), "--input", "{}")
+    assert code == 2
+    assert err == "harness try: --base-url must be an http(s) URL, got 'localhost:8000'\n"
 
 
 @pytest.mark.parametrize(
@@ -145,6 +182,7 @@ def test_an_unreachable_service_is_one_line(capsys: pytest.CaptureFixture[str]) 
         (["--case", "first.yaml"], "harness try: --case 'first.yaml': write FILE::ID"),
         (["--case", "none.yaml::x"], "harness try: --case 'none.yaml::x': no case file none.yaml"),
         (["--spec", str(EXAM_SPEC), "--input", "{}", "--timeout", "0"], "harness try: --timeout must be more than 0"),
+        (["--spec", str(EXAM_SPEC), "--input", "{}", "--timeout", "nan"], "harness try: --timeout must be more than 0"),
     ],
 )
 def test_usage_errors_are_one_line(
@@ -182,3 +220,48 @@ def test_an_unknown_case_id_names_the_cases_there(tmp_path: Path, capsys: pytest
 def test_deepest_match(pointer: str, resolved: str, value: object) -> None:
     document = {"a": {"b": {"c": 1}}, "l": [10, {"k~/": 2}]}
     assert deepest_match(document, pointer) == (resolved, value)
+
+
+# ---------------------------------------------------------------- a polled job (BentoML's captured bytes, replayed)
+
+BENTOML_SPEC = """\
+service: answers
+preset: {bentoml-task: {api: answer, task: answer_job}}
+output: {text: /text, sources: /sources}
+"""
+OK_JOB = [
+    "bentoml_task_ok_1_submit",
+    "bentoml_task_ok_2_status_in_progress",
+    "bentoml_task_ok_4_status_completed",
+    "bentoml_task_ok_5_get",
+]
+
+
+def test_a_polled_job_shows_its_pointers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text(BENTOML_SPEC)
+    with ReplayServer([Capture.load(name) for name in OK_JOB]) as server:
+        code, out, err = _try(
+            capsys, "--base-url", server.url, "--spec", str(spec), "--endpoint", "prod", "--input", '{"question": "q"}'
+        )
+    assert code == 0, out + err
+    assert "poll.job_id /task_id -> found in the submit answer" in out
+    assert "poll.status.pointer /status -> one of ['completed']" in out
+    assert 'output.text /text -> "Mitochondria make ATP' in out
+
+
+def test_a_job_id_pointer_that_matches_nothing_names_the_submit_answers_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text(BENTOML_SPEC + "prod:\n  poll:\n    job_id: /id\n")
+    with ReplayServer([Capture.load(name) for name in OK_JOB]) as server:
+        code, out, _ = _try(
+            capsys, "--base-url", server.url, "--spec", str(spec), "--endpoint", "prod", "--input", '{"question": "q"}'
+        )
+    assert code == 1
+    assert "poll_no_job_id: the submit answer has no job id at /id" in out
+    assert (
+        f"poll.job_id `/id` matched nothing: the submit answer has keys status, task_id — fix `prod.poll.job_id` "
+        f"in {spec}:6"
+    ) in out
