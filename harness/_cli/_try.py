@@ -22,7 +22,7 @@ import httpx
 from harness._delivery import CallbackReceiver, DeliveryAdapter
 from harness._delivery._outcome import Outcome
 from harness._errors import HarnessUsageError
-from harness._model._pointer import deepest_match, resolve_pointer
+from harness._model._pointer import deepest_match, parse_pointer, resolve_pointer
 from harness._model._spec import EndpointSpec, ServiceSpec, parse_service_spec
 from harness._model._yaml import LocatedDocument, read_located
 from harness._report.curl import curl_command
@@ -358,7 +358,22 @@ def pointer_lines(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec) -> l
         found.append((f"poll.status.pointer {poll.status.pointer} -> one of {poll.status.success}", True))
     if not found:
         found.append(("(the spec declares no output pointers)", True))
+    unread = _unread_keys(outcome.body, spec)
+    if unread and all(matched for _, matched in found):
+        # Not a problem: a hint that the answer carries more than the spec records (sources, a model version).
+        found.append((f"also in {where}, not read by the spec: {', '.join(unread)}", True))
     return found
+
+
+def _unread_keys(body: Any, spec: EndpointSpec) -> list[str]:
+    """Top-level keys of ``body`` that no pointer of the endpoint starts with."""
+    if not isinstance(body, dict):
+        return []
+    pointers = [spec.output.text, spec.output.sources, *spec.output.metadata.values()]
+    if spec.delivery == "callback":
+        pointers += [spec.callback.payload_id, spec.callback.status]
+    read = {parse_pointer(p)[0] for p in pointers if p}
+    return sorted(str(key) for key in body if key not in read)[:20]
 
 
 def _unmatched(
