@@ -145,6 +145,7 @@ def _preset_draft(text: str) -> Draft:
 
 
 def _slug(title: str) -> str:
+    """A folder name from a document title."""
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40]
 
 
@@ -186,18 +187,21 @@ def render_pytest_ini(base_url: str | None) -> str:
 
 
 def _dump(data: Any) -> str:
+    """YAML in the order written, block style, Unicode as is."""
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
 def _wrap(text: str, width: int = 108) -> list[str]:
+    """A note cut into comment-sized lines."""
     import textwrap
 
     return textwrap.wrap(text, width) or [""]
 
 
 def _case_ref(service: str) -> str:
+    """The starter case as ``--case`` takes it."""
     return f"{CASES_DIR}/{service}/{CASE_FILE}::{CASE_ID}"
 
 
@@ -252,6 +256,7 @@ def existing_pytest_config(root: Path) -> Path | None:
 
 
 def _config_lines(config: Path, base_url: str | None) -> str:
+    """What to add to an existing pytest configuration, indented for printing."""
     if config.name == "pyproject.toml":
         lines = ["[tool.pytest.ini_options]", f'testpaths = ["{CASES_DIR}"]  # or add "{CASES_DIR}" to yours']
         if base_url:

@@ -97,7 +97,7 @@ def draft_from_openapi(document: Any, source: str, service: str | None) -> Draft
         return _openai_draft(chat, base_url)
     notes: list[str] = []
     qa, prod = _pick(operations, notes)
-    spec: dict[str, Any] = {"qa": _qa_endpoint(qa, notes), "prod": _prod_endpoint(prod, qa, document, notes)}
+    spec: dict[str, Any] = {"qa": _qa_endpoint(qa, notes), "prod": _prod_endpoint(prod, qa, notes)}
     conversation = next((name for name in _CONVERSATION_NAMES if name in _properties(qa.request_schema)), None)
     if conversation:
         spec["conversation"] = {"id_field": conversation}
@@ -129,12 +129,14 @@ def _post_operations(document: dict[str, Any]) -> list[Operation]:
 
 
 def _mentions(op: Operation, service: str) -> bool:
+    """Whether the operation's path or tags name the service."""
     words = {service.lower(), service.lower().replace("-", "_"), service.lower().replace("-", "")}
     tags = [str(tag).lower() for tag in op.operation.get("tags") or []]
     return any(word in op.path.lower() or word in tags for word in words)
 
 
 def _is_qa(path: str) -> bool:
+    """A path with a ``qa`` segment (or a ``qa`` word in one: ``/qa-summarize``)."""
     return any("qa" in re.split(r"[-_.]", segment.lower()) for segment in path.split("/"))
 
 
@@ -166,12 +168,14 @@ def _pick(operations: list[Operation], notes: list[str]) -> tuple[Operation, Ope
 
 
 def _alternatives(notes: list[str], candidates: list[Operation], chosen: Operation) -> None:
+    """Note the paths that were not chosen."""
     rest = [op.path for op in candidates if op is not chosen]
     if rest:
         notes.append(f"Other POST paths with a JSON body: {', '.join(rest[:8])}{' ...' if len(rest) > 8 else ''}.")
 
 
 def _common_prefix(a: str, b: str) -> list[str]:
+    """The path segments two paths share from the start."""
     prefix: list[str] = []
     for x, y in zip(a.split("/"), b.split("/"), strict=False):
         if x != y:
@@ -181,6 +185,7 @@ def _common_prefix(a: str, b: str) -> list[str]:
 
 
 def _server_url(document: dict[str, Any]) -> str | None:
+    """The document's first absolute ``servers`` URL."""
     servers = document.get("servers")
     if isinstance(servers, list) and servers and isinstance(servers[0], dict):
         url = str(servers[0].get("url", ""))
@@ -193,6 +198,7 @@ def _server_url(document: dict[str, Any]) -> str | None:
 
 
 def _qa_endpoint(op: Operation, notes: list[str]) -> dict[str, Any]:
+    """The QA endpoint's spec keys: sync, its auth and output pointers."""
     endpoint: dict[str, Any] = {"path": op.path, "delivery": "sync"}
     if _declares_auth(op) or _is_qa(op.path):
         endpoint["auth"] = "qa_token"
@@ -206,7 +212,8 @@ def _qa_endpoint(op: Operation, notes: list[str]) -> dict[str, Any]:
     return endpoint
 
 
-def _prod_endpoint(op: Operation, qa: Operation, document: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+def _prod_endpoint(op: Operation, qa: Operation, notes: list[str]) -> dict[str, Any]:
+    """The production endpoint's spec keys: its delivery guessed, output pointers like QA's unless described."""
     endpoint: dict[str, Any] = {"path": op.path}
     qa_pointers = _output_pointers(_success_schema(qa), [], "qa")
     callback_header = next(
@@ -246,6 +253,7 @@ def _prod_endpoint(op: Operation, qa: Operation, document: dict[str, Any], notes
 
 
 def _callback(op: Operation, header: str | None, body_field: str | None, notes: list[str]) -> dict[str, Any]:
+    """The ``callback`` keys: where the receiver's URL goes, where the job id is."""
     callback: dict[str, Any] = {}
     if header:
         callback["url_header"] = header
@@ -266,6 +274,7 @@ def _callback(op: Operation, header: str | None, body_field: str | None, notes: 
 
 
 def _streams(op: Operation) -> str:
+    """Why the operation looks like an SSE stream ('' when it does not)."""
     for status, response in op.responses().items():
         if str(status).startswith("2") and "text/event-stream" in ((response or {}).get("content") or {}):
             return "the answer is text/event-stream"
@@ -275,6 +284,7 @@ def _streams(op: Operation) -> str:
 
 
 def _declares_auth(op: Operation) -> bool:
+    """The operation declares security or an Authorization header."""
     if op.operation.get("security"):
         return True
     params = op.operation.get("parameters") or []
@@ -282,6 +292,7 @@ def _declares_auth(op: Operation) -> bool:
 
 
 def _success_schema(op: Operation) -> dict[str, Any]:
+    """The JSON schema of the 200 (or 201) answer; empty when not described."""
     for status in ("200", "201"):
         if status in op.responses():
             return _schema_of(op.responses()[status])
@@ -289,6 +300,7 @@ def _success_schema(op: Operation) -> dict[str, Any]:
 
 
 def _schema_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a response or request body object."""
     content = (response or {}).get("content") or {}
     media = next((m for m in content if str(m).split(";")[0].strip().endswith("json")), None)
     schema = (content.get(media) or {}).get("schema") if media else None
@@ -345,6 +357,7 @@ def _fields(schema: Any, keep: Any, prefix: str = "", depth: int = 0) -> list[tu
 
 
 def _by_name(fields: list[tuple[str, dict[str, Any]]], names: tuple[str, ...]) -> str | None:
+    """The pointer of the first field named one of ``names``, in the order of ``names``."""
     for name in names:
         for pointer, _ in fields:
             if pointer.rsplit("/", 1)[-1].lower() == name:
@@ -353,6 +366,7 @@ def _by_name(fields: list[tuple[str, dict[str, Any]]], names: tuple[str, ...]) -
 
 
 def _properties(schema: Any) -> dict[str, Any]:
+    """A schema's ``properties`` (empty when it has none)."""
     props = schema.get("properties") if isinstance(schema, dict) else None
     return props if isinstance(props, dict) else {}
 
@@ -414,10 +428,12 @@ def _sample(schema: Any, name: str, depth: int = 0) -> Any:
 
 
 def _is_number(value: Any) -> bool:
+    """An int or float, not a bool."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _example(schema: dict[str, Any]) -> Any:
+    """The schema's ``example`` or first ``examples`` entry."""
     if schema.get("example") is not None:
         return schema["example"]
     examples = schema.get("examples")

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from harness._delivery import CallbackReceiver, DeliveryAdapter
+from harness._delivery import CallbackReceiver, DeliveryAdapter, Request
 from harness._delivery._outcome import Outcome
 from harness._errors import HarnessUsageError
 from harness._model._pointer import deepest_match, parse_pointer, resolve_pointer
@@ -228,8 +228,11 @@ def _body(spec: ServiceSpec, sent: TryInput, endpoint: str) -> Any:
         raise HarnessUsageError(f"cannot build the {endpoint} request: {exc}") from None
 
 
-def _deliver_one(request: Any, options: TryOptions, timeout_s: float) -> Outcome:
+def _deliver_one(request: Request, options: TryOptions, timeout_s: float) -> Outcome:
+    """Deliver on a loop of its own: ``try`` is one process, one request at a time."""
+
     async def go() -> Outcome:
+        """One delivery with its own client and, for a callback, its own receiver."""
         receiver: CallbackReceiver | None = None
         if request.spec.delivery == "callback":
             receiver = CallbackReceiver(
@@ -313,6 +316,7 @@ def pointer_lines(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec) -> l
     stream = spec.delivery == "sse"
 
     def line(key: tuple[str, ...], pointer: str, value: Any, where: str = "the body") -> None:
+        """What the pointer at ``key`` extracted, or why it found nothing."""
         name = ".".join(key)
         if value is not None:
             found.append((f"{name} {pointer} -> {short_repr(value, _VALUE_LIMIT)}", True))
@@ -415,11 +419,13 @@ def _fix(loaded: LoadedSpec, endpoint: str, key: tuple[str, ...]) -> str:
 
 
 def _where(loaded: LoadedSpec, path: tuple[str, ...]) -> str:
+    """The spec file, with the line of ``path`` when the file writes it."""
     line = loaded.doc.line_of(path) if isinstance(loaded.doc.data, dict) and _has_path(loaded.doc.data, path) else None
     return f"{loaded.path}:{line}" if line else str(loaded.path)
 
 
 def _has_path(data: Any, path: tuple[str, ...]) -> bool:
+    """Whether the mapping ``data`` has the nested keys ``path``."""
     for part in path:
         if not isinstance(data, dict) or part not in data:
             return False
