@@ -166,7 +166,7 @@ def _try(args: argparse.Namespace) -> int:
         else:
             loaded = find_spec(args.spec, None, None, [Path("cases")])
             sent = parse_input(args.input)
-        endpoints = ("qa", "prod") if args.endpoint == "both" else (args.endpoint,)
+        endpoints = sent.endpoints if args.endpoint == "both" else (args.endpoint,)
         options = TryOptions(
             base_url=args.base_url,
             endpoints=endpoints,

@@ -83,8 +83,11 @@ def draft_from_openapi(document: Any, source: str, service: str | None) -> Draft
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
         raise HarnessError(f"{source} is not an OpenAPI document (no 'paths'); give the service's /openapi.json")
     operations = _post_operations(document)
+    notes: list[str] = []
     if service:
         wanted = [op for op in operations if _mentions(op, service)]
+        if not wanted and operations:
+            notes.append(f"No path or tag names {service!r}: the endpoints were chosen among all the operations.")
         operations = wanted or operations
     if not operations:
         raise HarnessError(
@@ -94,8 +97,9 @@ def draft_from_openapi(document: Any, source: str, service: str | None) -> Draft
     base_url = _server_url(document)
     chat = next((op for op in operations if op.path.rstrip("/").endswith("/chat/completions")), None)
     if chat is not None:
-        return _openai_draft(chat, base_url)
-    notes: list[str] = []
+        draft = _openai_draft(chat, base_url)
+        draft.notes[:0] = notes
+        return draft
     qa, prod = _pick(operations, notes)
     spec: dict[str, Any] = {"qa": _qa_endpoint(qa, notes), "prod": _prod_endpoint(prod, qa, notes)}
     conversation = next((name for name in _CONVERSATION_NAMES if name in _properties(qa.request_schema)), None)

@@ -56,6 +56,8 @@ class TryInput:
     """A multi-turn case's first turn, merged over ``body`` as a test run does."""
     from_case: bool = False
     """Give the spec's conversation a fresh id per endpoint, as a test run does (an ``--input`` is sent as is)."""
+    endpoints: tuple[str, ...] = ("qa", "prod")
+    """The endpoints the case calls."""
     headers: dict[str, str | None] = field(default_factory=dict)
     auth: Auth = "default"
     timeout_s: float | None = None
@@ -168,6 +170,7 @@ def case_input(path: Path, case_id: str, service: str) -> TryInput:
         auth=case.case.auth,
         timeout_s=case.timeout_s,
         note=note,
+        endpoints=tuple(case.case.endpoints),
     )
 
 

@@ -237,6 +237,13 @@ def test_a_callback_url_in_the_body_and_a_conversation_id_are_recognised() -> No
     assert draft.input == {"session_id": "Session id", "text": "Textxx"}
 
 
+def test_a_service_name_that_matches_no_path_is_said() -> None:
+    body = {"type": "object", "properties": {"q": {"type": "string"}}}
+    draft = draft_from_openapi(_document({"/ask/qa": _post(body), "/ask": _post(body)}), "doc", "billing")
+    assert draft.spec["qa"]["path"] == "/ask/qa"
+    assert draft.notes[0] == "No path or tag names 'billing': the endpoints were chosen among all the operations."
+
+
 def test_a_chat_completions_path_becomes_the_openai_preset() -> None:
     body = {"type": "object", "properties": {"model": {"type": "string"}, "messages": {"type": "array"}}}
     draft = draft_from_openapi(

@@ -142,6 +142,18 @@ def test_the_only_spec_under_cases_is_found(
     assert "== prod" not in out
 
 
+def test_a_case_that_calls_one_endpoint_is_sent_to_that_one(
+    tmp_path: Path, stack: RunningStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_file = tmp_path / "one.yaml"
+    case_file.write_text(f"cases:\n  - id: prod-only\n    endpoints: [prod]\n    input: {json.dumps(EXAM_INPUT)}\n")
+    args = ["--base-url", stack.base_url, "--spec", str(EXAM_SPEC), "--case", f"{case_file}::prod-only"]
+    code, out, err = _try(capsys, *args, *_secrets(stack))
+    assert code == 0, out + err
+    assert "== prod" in out
+    assert "== qa" not in out
+
+
 def test_a_rejected_request_is_a_problem(
     stack: RunningStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
