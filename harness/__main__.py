@@ -150,7 +150,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _try(args: argparse.Namespace) -> int:
     from harness._cli._try import TryOptions, case_input, case_service, find_spec, parse_input, run_try
-    from harness._run._api import DEFAULT_TIMEOUT_S
+    from harness._run._options import DEFAULT_TIMEOUT_S
 
     if args.timeout is not None and not args.timeout > 0:
         print("harness try: --timeout must be more than 0 seconds", file=sys.stderr)

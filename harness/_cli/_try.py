@@ -22,12 +22,15 @@ import httpx
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request
 from harness._delivery._outcome import Outcome
 from harness._errors import HarnessUsageError
-from harness._model._pointer import deepest_match, parse_pointer, resolve_pointer
+from harness._model._pointer import explain_miss, parse_pointer, resolve_pointer
 from harness._model._spec import EndpointSpec, ServiceSpec, parse_service_spec
 from harness._model._yaml import LocatedDocument, read_located
 from harness._report.curl import curl_command
 from harness._report.excerpts import clip, short_repr
-from harness._run._runner import Auth, Conversation, Target, build_request, deliver_request
+from harness._run._conversation import Conversation
+from harness._run._options import DEFAULT_TIMEOUT_S
+from harness._run._request import Auth, build_request, deliver_request
+from harness._run._target import Target
 
 SPEC_FILENAME = "service.yaml"
 MAX_TRANSCRIPT_LINES = 200
@@ -83,7 +86,7 @@ class TryOptions:
     callback_secret: str | None = None
     callback_host: str = "127.0.0.1"
     callback_url: str | None = None
-    timeout_s: float = 60.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
 
 # ---------------------------------------------------------------- finding the spec and the input
@@ -289,6 +292,10 @@ def report(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec, write: Call
     if not outcome.problems:
         write("  none")
     for problem in outcome.problems:
+        ok = False
+        if problem.kind == "output_missing":
+            write("  output_missing: see output.text under pointers")  # its message repeats that line
+            continue
         write(f"  {problem.kind}: {problem.message}")
         key = _PROBLEM_KEYS.get(problem.kind)
         if problem.kind == "poll_no_job_id" and spec.poll is not None:
@@ -308,7 +315,6 @@ def report(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec, write: Call
         elif key:
             path = (endpoint, *key.split(" ")[0].split("."))
             write(f"    fix `{'.'.join(path)}` in {_where(loaded, path)}")
-        ok = False
     return ok
 
 
@@ -390,14 +396,13 @@ def _unmatched(
     fix = _fix(loaded, endpoint, key)
     if body is None:
         return f"{name} `{pointer}` matched nothing: {where} is empty or not JSON — {fix}"
-    resolved, value = deepest_match(body, pointer)
-    at = f"{resolved} in {where}" if resolved else where
-    if isinstance(value, dict):
-        keys = ", ".join(sorted(map(str, value))[:20]) or "no keys"
-        return f"{name} `{pointer}` matched nothing: {at} has keys {keys} — {fix}"
-    if isinstance(value, list):
-        return f"{name} `{pointer}` matched nothing: {at} is a list of {len(value)} — {fix}"
-    return f"{name} `{pointer}` matched nothing: {at} is {short_repr(value, 60)}, not an object — {fix}"
+    miss = explain_miss(body, pointer)
+    # explain_miss calls the top of the document "the body"; an SSE event or a submit answer is named as such.
+    if miss.startswith("the body ") and where != "the body":
+        miss = where + miss.removeprefix("the body")
+    elif where != "the body":
+        miss += f" (in {where})"
+    return f"{name} `{pointer}` matched nothing: {miss} — {fix}"
 
 
 def _spec_path(loaded: LoadedSpec, endpoint: str, key: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["deepest_match", "explain_miss", "parse_pointer", "resolve_pointer", "set_pointer"]
+__all__ = ["parse_pointer", "resolve_pointer", "set_pointer"]
 
 
 def parse_pointer(pointer: str) -> list[str]:
@@ -82,26 +82,6 @@ def explain_miss(document: Any, pointer: str) -> str:
         return f"{where} is a list of {len(current)}"
     kind = "null" if current is None else type(current).__name__
     return f"{where} is {'null' if current is None else 'a ' + kind}, not an object"
-
-
-def deepest_match(document: Any, pointer: str) -> tuple[str, Any]:
-    """The longest leading part of ``pointer`` that resolves in ``document`` (a pointer) and its value.
-
-    For saying why a pointer found nothing: ``("/choices/0/message", {...})`` for
-    ``/choices/0/message/contnt``. The whole pointer when it resolves; ``("", document)`` when its first
-    token already finds nothing. Raises ``ValueError`` only when ``pointer`` itself is malformed.
-    """
-    resolved: list[str] = []
-    current = document
-    for token in parse_pointer(pointer):
-        if isinstance(current, dict) and token in current:
-            current = current[token]
-        elif isinstance(current, list) and (index := _array_index(token)) is not None and index < len(current):
-            current = current[index]
-        else:
-            break
-        resolved.append(token.replace("~", "~0").replace("/", "~1"))
-    return "".join("/" + token for token in resolved), current
 
 
 def set_pointer(document: Any, pointer: str, value: Any) -> None:
