@@ -102,13 +102,11 @@ def _add_try(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     attempt.add_argument(
         "--qa-token",
         metavar="TOKEN",
-        default=os.environ.get("HARNESS_QA_TOKEN"),
         help="Bearer token for auth: qa_token endpoints (env HARNESS_QA_TOKEN)",
     )
     attempt.add_argument(
         "--callback-secret",
         metavar="whsec_…",
-        default=os.environ.get("HARNESS_CALLBACK_SECRET"),
         help="Secret to verify callbacks (env HARNESS_CALLBACK_SECRET)",
     )
     attempt.add_argument(
@@ -170,8 +168,9 @@ def _try(args: argparse.Namespace) -> int:
         options = TryOptions(
             base_url=args.base_url,
             endpoints=endpoints,
-            qa_token=args.qa_token,
-            callback_secret=args.callback_secret,
+            # Read here, not as argparse defaults: --help and the generated docs print defaults.
+            qa_token=args.qa_token or os.environ.get("HARNESS_QA_TOKEN") or None,
+            callback_secret=args.callback_secret or os.environ.get("HARNESS_CALLBACK_SECRET") or None,
             callback_host=args.callback_host,
             callback_url=args.callback_url,
             timeout_s=args.timeout or DEFAULT_TIMEOUT_S,

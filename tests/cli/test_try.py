@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from pathlib import Path
@@ -262,3 +263,35 @@ def test_a_job_id_pointer_that_matches_nothing_names_the_submit_answers_keys(
         f"poll.job_id `/id` matched nothing: the submit answer has keys status, task_id — fix `prod.poll.job_id` "
         f"in {spec}:6"
     ) in out
+
+
+def test_the_token_from_the_environment_is_used_and_never_shown(
+    stack: RunningStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_QA_TOKEN", stack.qa_token)
+    args = [
+        "--base-url",
+        stack.base_url,
+        "--spec",
+        str(EXAM_SPEC),
+        "--endpoint",
+        "qa",
+        "--input",
+        json.dumps(EXAM_INPUT),
+    ]
+    code, out, err = _try(capsys, *args)
+    assert code == 0, out + err
+    assert stack.qa_token not in out
+    # Not an argparse default either: the CLI reference is generated from the parser's defaults.
+    parsers: list[argparse.ArgumentParser] = []
+
+    def caught(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parsers.append(self)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", caught)
+    with pytest.raises(SystemExit):
+        main(["try"])
+    subparsers = next(a for a in parsers[0]._actions if isinstance(a, argparse._SubParsersAction))
+    defaults = [action.default for action in subparsers.choices["try"]._actions]
+    assert stack.qa_token not in defaults
