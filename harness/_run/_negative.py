@@ -464,21 +464,34 @@ def schema_source(negative: NegativeSpec, spec: ServiceSpec, spec_path: Path, ba
     return "file", str((spec_path.parent / negative.source).resolve())
 
 
-def fetch_openapi(url: str, timeout_s: float) -> Any:
-    """The OpenAPI document at ``url``; ``HarnessError`` saying what to do when it is not there."""
+_FETCH_HINT = "set the service spec's negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
+MAX_OPENAPI_BYTES = 8 * 1024**2
+"""A service's OpenAPI document is untrusted bytes: read at most this much."""
+
+
+def fetch_openapi(url: str, timeout_s: float, hint: str = _FETCH_HINT, max_bytes: int = MAX_OPENAPI_BYTES) -> Any:
+    """The OpenAPI document at ``url``, read within ``timeout_s`` (each wait, and the whole body) and ``max_bytes``;
+    ``HarnessError`` saying what to do (``hint``) when it is not there."""
+    import time
+
     import httpx
 
+    deadline = time.monotonic() + timeout_s
+    body = bytearray()
     try:
-        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+        with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise HarnessError(f"cannot fetch the OpenAPI document {url}: status {response.status_code}; {hint}")
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise HarnessError(f"the OpenAPI document {url} is larger than {max_bytes:,} bytes; not reading on")
+                if time.monotonic() > deadline:
+                    raise HarnessError(f"the OpenAPI document {url} did not arrive within {timeout_s:g} s")
     except httpx.HTTPError as exc:
         raise HarnessError(f"cannot fetch the OpenAPI document {url}: {type(exc).__name__}: {exc}") from None
-    if response.status_code != 200:
-        raise HarnessError(
-            f"cannot fetch the OpenAPI document {url}: status {response.status_code}; set the service spec's "
-            "negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
-        )
     try:
-        return response.json()
+        return json.loads(bytes(body))
     except ValueError:
         raise HarnessError(f"the OpenAPI document {url} is not JSON") from None
 

@@ -409,8 +409,13 @@ def resolve_settings(get_option: Callable[[str], Any], get_ini: Callable[[str], 
     values: dict[str, Any] = {}
     for option in OPTIONS:
         raw: Any = get_option(option.dest) if option.flag else None
-        if _unset(raw) and option.ini and not option.external:
-            raw = get_ini(option.dest)
+        if _unset(raw) and option.ini:
+            # pytest-base-url copies its ini base_url into the option only in its own pytest_configure, which
+            # runs after ours: read the ini here too.
+            try:
+                raw = get_ini(option.dest)
+            except ValueError:  # an external option whose plugin is not loaded (-p no:base_url)
+                raw = None
         if _unset(raw) and option.env:
             raw = os.environ.get(option.env)
         if _unset(raw):
