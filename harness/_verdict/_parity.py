@@ -6,7 +6,7 @@ Levels, strictest first:
 - ``normalized``: identical after Unicode NFC, case folding, whitespace collapsing and stripping markdown
   emphasis (``**``, ``__``, ``*``, ``_``, backticks).
 - ``structural``: the same shape. Texts have the same structure for every registered text structure
-  (:func:`register_text_structure`; the built-in exam extension: the same questions, choice labels and
+  (``_structures.register_text_structure``; the built-in exam extension: the same questions, choice labels and
   answer keys); sources are the same set; the JSON bodies have the same types at
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
@@ -29,7 +29,7 @@ import json
 import re
 import statistics
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +37,9 @@ from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
 from harness._model._case import PARITY_LEVELS, ParityLevel
 from harness._report.excerpts import clip, excerpt, first_difference
-from harness._verdict._checks import classify_error_body  # the package: its import registers the built-in extensions
+from harness._verdict._checks import classify_error_body
 from harness._verdict._similarity import LEXICAL, TextSimilarity
+from harness._verdict._structures import text_structures
 
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40
@@ -350,27 +351,6 @@ def _snippet(text: str, at: int) -> str:
     return excerpt(text, at, width=25, before=10, ellipses=False, empty="«» (ends here)")
 
 
-@dataclass(frozen=True)
-class TextStructure:
-    """A structure some output texts have (an exam, a table, ...), which structural parity compares."""
-
-    name: str
-    differences: Callable[[str, str], list[str]]
-    """``(qa_text, prod_text)`` -> how their structures differ; empty when they agree or neither has it."""
-    describe: Callable[[str], str | None]
-    """A text's structure in a few words for a passing report (``5 questions``); None when it has none."""
-
-
-_TEXT_STRUCTURES: dict[str, TextStructure] = {}
-
-
-def register_text_structure(
-    name: str, differences: Callable[[str, str], list[str]], describe: Callable[[str], str | None]
-) -> None:
-    """Teach structural parity a text structure: domain knowledge plugs in here, not into parity itself."""
-    _TEXT_STRUCTURES[name] = TextStructure(name, differences, describe)
-
-
 def comparable_text(outcome: Outcome) -> str:
     """What similarity levels compare: the text, else the body as canonical JSON."""
     if outcome.text is not None:
@@ -386,7 +366,7 @@ def _min_pairwise(texts: Sequence[str], judge: TextSimilarity) -> float:
 def _structural_differences(qa: Outcome, prod: Outcome, excluded: Sequence[re.Pattern[str]]) -> list[str]:
     problems: list[str] = []
     if qa.text is not None and prod.text is not None:
-        for structure in _TEXT_STRUCTURES.values():
+        for structure in text_structures():
             problems.extend(structure.differences(qa.text, prod.text))
     if qa.sources is not None or prod.sources is not None:
         if qa.sources is None or prod.sources is None:
@@ -434,7 +414,7 @@ def _structure_description(outcome: Outcome) -> str:
     parts = []
     if outcome.text is not None:
         text = outcome.text
-        found = (structure.describe(text) for structure in _TEXT_STRUCTURES.values())
+        found = (structure.describe(text) for structure in text_structures())
         parts.append(next((d for d in found if d), "text on both sides"))
     if outcome.sources is not None:
         parts.append(f"{len(set(outcome.sources))} sources")
