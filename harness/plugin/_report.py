@@ -178,6 +178,9 @@ class ReportPlugin:
             masked = self._mask(text)
             if masked != text:
                 report.longrepr = masked
+        # Captured output and logs (a check that prints what the service said): the terminal, junit's
+        # system-out and allure's stdout/log attachments all read these sections.
+        report.sections = [(title, self._mask(content)) for title, content in report.sections]
         return report
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
