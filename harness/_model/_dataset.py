@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._errors import CaseFileError
-from harness._model._yaml import KeyPath, _decode
+from harness._model._yaml import KeyPath, _decode, line_of_byte
 
 __all__ = ["MAX_DATASET_BYTES", "MAX_DATASET_ROWS", "MissingColumn", "Row", "Template", "read_rows", "row_marks"]
 
@@ -145,8 +145,12 @@ def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]
         size = path.stat().st_size
         if size > MAX_DATASET_BYTES:
             limit = MAX_DATASET_BYTES // 1024 // 1024
+            line = line_of_byte(path, MAX_DATASET_BYTES)
             raise CaseFileError(
-                display, None, f"dataset is {size / 1024 / 1024:.1f} MB; the limit is {limit} MB", split
+                display,
+                line,
+                f"dataset is {size / 1024 / 1024:.1f} MB; the limit is {limit} MB, passed at line {line}",
+                split,
             )
         text = _decode(path.read_bytes(), display)
     except OSError as exc:
@@ -160,9 +164,7 @@ def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]
             raise CaseFileError(display, row.line, f"more than {MAX_DATASET_ROWS:,} rows", split)
         out.append(row)
     if not out:
-        raise CaseFileError(
-            display, None, "the dataset has no rows", "add rows, or remove 'dataset:' from the case file"
-        )
+        raise CaseFileError(display, 1, "the dataset has no rows", "add rows, or remove 'dataset:' from the case file")
     return out
 
 

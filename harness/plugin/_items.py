@@ -60,7 +60,15 @@ class CaseFile(_HarnessCollector):
 
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.catalog.display(self.path))
-        spec = session.catalog.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        try:
+            spec = session.catalog.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        except CaseFileError as exc:
+            if exc.path == doc.path or not self._collects(exc.path):
+                raise
+            # The spec's own node reports its error in full: say it once, and point at it from here.
+            raise CaseFileError(
+                doc.path, doc.line_of(("service",)) or 1, f"not collected: its service spec is invalid ({exc.path})"
+            ) from None
         cases = resolve_cases(parsed, doc, spec.service)
         del parsed, doc  # the resolved cases hold all a run needs; the located document can go
         marks = _MarkCache()
@@ -76,6 +84,12 @@ class CaseFile(_HarnessCollector):
             if skip is not None:
                 node.add_marker(skip)
             yield node
+
+    def _collects(self, display: str) -> bool:
+        """True if this run collects the file shown as ``display`` on its own (it lies under an argument)."""
+        path = (self.config.rootpath / display).resolve()
+        base = self.config.invocation_params.dir
+        return any(path.is_relative_to((base / arg.split("::")[0]).resolve()) for arg in self.config.args)
 
 
 class _MarkCache(dict[tuple[str, str | None], pytest.MarkDecorator]):

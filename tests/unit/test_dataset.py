@@ -165,7 +165,7 @@ def test_dataset_bounds_and_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("harness._model._dataset.MAX_DATASET_ROWS", 2)
     assert error(tmp_path, CASE_FILE, jsonl(ROW, ROW, ROW)).startswith("cases/rows.jsonl:3: more than 2 rows")
     monkeypatch.setattr("harness._model._dataset.MAX_DATASET_BYTES", 10)
-    assert error(tmp_path, CASE_FILE, jsonl(ROW)).startswith("cases/rows.jsonl: dataset is 0.0 MB; the limit is 0 MB")
+    assert error(tmp_path, CASE_FILE, jsonl(ROW)).startswith("cases/rows.jsonl:1: dataset is 0.0 MB; the limit is 0 MB")
     assert error(tmp_path, CASE_FILE, "x", "rows.txt").startswith("cases/rows.txt: unknown dataset format '.txt'")
 
 
