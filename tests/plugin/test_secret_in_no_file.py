@@ -51,6 +51,19 @@ def print_text(ctx, arg):
 """
 
 
+# A user's own test against the same service: its failure is pytest's assertion message, made by no harness
+# code, so only the masking of what allure-pytest writes stands between it and the results folder.
+USER_TEST = """\
+import httpx
+
+
+def test_the_service_keeps_quiet(harness_target):
+    headers = {"Authorization": "Bearer " + harness_target.qa_token}
+    answer = httpx.post(harness_target.base_url + "/echo/qa", headers=headers, json={}, timeout=10)
+    assert "token" not in answer.text, answer.text
+"""
+
+
 def _echo_app() -> FastAPI:
     app = FastAPI()
 
@@ -97,13 +110,14 @@ def test_an_echoed_token_is_in_no_file_the_run_writes(project: Project, echo_url
     project.write("cases/echo/service.yaml", ECHO_SPEC)
     project.write("cases/echo/echo.yaml", ECHO_CASES)
     project.write("conftest.py", CONFTEST)
+    project.write("tests/test_user.py", USER_TEST)
     result = project.run("--base-url", echo_url, "--harness-qa-token", TOKEN, "-rA", *workers)
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(failed=4)
     allure = project.root / "reports" / "allure-results"
     # The run wrote what it should have, and the failure allure keeps is there (masked), else this proves nothing.
     assert (project.root / "reports" / "junit.xml").is_file()
     results = list(allure.glob("*-result.json"))
-    assert len(results) == 3
+    assert len(results) == 4
     assert any("***" in path.read_text(encoding="utf-8") and "statusDetails" in path.read_text() for path in results)
     assert any(allure.glob("*-attachment.*"))
     leaks = _leaks(project.root)
