@@ -463,7 +463,8 @@ def _cases_of(parsed: CaseFile, doc: LocatedDocument) -> Iterable[tuple[Case, _O
     dataset = parsed.dataset
     display = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path.replace("\\", "/")), dataset.file))
     base = doc.file.parent if doc.file is not None else Path(doc.path).parent
-    rows = read_rows(base / dataset.file, display, json_cells=dataset.json_cells)
+    named_at = (doc.path, doc.line_of(("dataset", "file")))
+    rows = read_rows(base / dataset.file, display, json_cells=dataset.json_cells, named_at=named_at)
     template = Template(parsed.template, _TEXT_FIELDS)
     numbered = ROW_NUMBER in template.columns
     for row in rows:

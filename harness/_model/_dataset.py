@@ -130,14 +130,21 @@ def row_marks(value: Any) -> list[Any] | None:
 # ---------------------------------------------------------------- reading rows
 
 
-def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]:
-    """The rows of a ``.jsonl`` / ``.ndjson`` or ``.csv`` file; ``CaseFileError`` naming ``display:line``."""
+def read_rows(
+    path: Path, display: str, *, json_cells: bool = True, named_at: tuple[str, int | None] | None = None
+) -> list[Row]:
+    """The rows of a ``.jsonl`` / ``.ndjson`` or ``.csv`` file; ``CaseFileError`` naming ``display:line``.
+
+    ``named_at`` is the file and line that name the dataset (the case file's ``dataset: file:``): a dataset
+    that cannot be read at all, or has an unknown format, is reported there.
+    """
+    at_file, at_line = named_at or (display, None)
     suffix = path.suffix.lower()
     if suffix not in {".jsonl", ".ndjson", ".csv"}:
         raise CaseFileError(
-            display,
-            None,
-            f"unknown dataset format {path.suffix!r}",
+            at_file,
+            at_line,
+            f"dataset {display}: unknown dataset format {path.suffix!r}",
             "use a .jsonl (one JSON object a line) or .csv file",
         )
     split = "split it into several datasets, each with its own case file"
@@ -155,7 +162,7 @@ def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]
         text = _decode(path.read_bytes(), display)
     except OSError as exc:
         raise CaseFileError(
-            display, None, f"cannot read dataset: {exc}", "check 'dataset: file:' in the case file"
+            at_file, at_line, f"cannot read dataset {display}: {exc.strerror or exc}", "check 'dataset: file:'"
         ) from None
     rows = _jsonl_rows(text, display) if suffix != ".csv" else _csv_rows(text, display, json_cells=json_cells)
     out: list[Row] = []
