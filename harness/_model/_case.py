@@ -32,7 +32,12 @@ class ParitySpec(StrictModel):
     level: ParityLevel = Field(
         "structural", description="exact, normalized, structural, semantic (embeddings), lexical or none."
     )
-    threshold: float = Field(0.8, ge=0, le=1, description="semantic and lexical: minimum similarity.")
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="semantic and lexical: minimum similarity (default: semantic 0.45 by embeddings, lexical 0.8).",
+    )
     ignore: list[str] = Field(default_factory=list, description="JSON paths the body comparison ignores.")
     noise_samples: int = Field(
         0,

@@ -40,6 +40,14 @@ from harness._verdict._checks._exam import ExamQuestion, parse_exam
 from harness._verdict._checks._http import classify_error_body
 from harness._verdict._similarity import LEXICAL, TextSimilarity
 
+SEMANTIC_THRESHOLD = 0.45
+"""``semantic``'s default minimum similarity, chosen on the calibration pairs of ``tests/data/paraphrases.yaml``
+with all-MiniLM-L6-v2 (``bench/semantic.py``): the same meaning in other words scores 0.34..0.88 (median 0.74),
+another answer altogether 0.00..0.38 (median 0.03). A changed meaning that keeps the words (a negation, another
+number) scores as high as a paraphrase: no threshold separates those; ``llm_judge`` does."""
+LEXICAL_THRESHOLD = 0.8
+"""``lexical``'s default (and ``semantic``'s when a caller passes no similarity): word+bigram cosine."""
+
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40
 _SUMMARY_ITEMS = 5
@@ -70,14 +78,15 @@ def compare(
     qa: Outcome,
     prod: Outcome,
     *,
-    threshold: float = 0.8,
+    threshold: float | None = None,
     ignore_paths: Sequence[str] = (),
     similarity: TextSimilarity | None = None,
 ) -> ParityReport:
     """Compare the QA and prod outcomes of one case at ``level``.
 
-    ``threshold`` applies to ``semantic`` and ``lexical``; ``similarity`` judges ``semantic`` (the run's
-    embeddings; None: lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
+    ``threshold`` applies to ``semantic`` and ``lexical`` (None: ``SEMANTIC_THRESHOLD`` for semantic judged by
+    embeddings, else ``LEXICAL_THRESHOLD``); ``similarity`` judges ``semantic`` (the run's embeddings; None:
+    lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
     comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
     (``root['callback-id']``) or bare top-level keys (``callback-id``).
     """
@@ -139,6 +148,8 @@ def compare(
         return report(False, "structure differs: " + "; ".join(shown) + more)
 
     judge = similarity if level == "semantic" and similarity is not None else LEXICAL
+    if threshold is None:
+        threshold = SEMANTIC_THRESHOLD if judge is similarity else LEXICAL_THRESHOLD
     score = judge(comparable_text(qa), comparable_text(prod))
     passed = score >= threshold
     relation = ">=" if passed else "<"
