@@ -9,9 +9,9 @@ Levels, strictest first:
   choice labels and answer keys per question; sources are the same set; the JSON bodies have the same types at
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
-- ``semantic``: similarity of meaning at or above a threshold: the cosine of embeddings from the run's embedder
-  (``harness._verdict._embeddings``), passed in as ``similarity``; without one, the lexical similarity, and the
-  summary says so.
+- ``semantic``: similarity of meaning at or above a threshold (``SEMANTIC_THRESHOLD``): the cosine of embeddings
+  (``harness._verdict._embeddings``: the run's embedder, else all-MiniLM-L6-v2 in this process), passed in as
+  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so.
 - ``lexical``: word+bigram cosine similarity (``harness._verdict._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
