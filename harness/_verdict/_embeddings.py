@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
 from harness._run._imports import load_off_loop
+from harness._verdict import _minilm  # light: it imports numpy, onnxruntime and tokenizers at first use
 from harness._verdict._checks import CheckSettings
 from harness._verdict._parity import comparable_text
 from harness._verdict._similarity import TextSimilarity
@@ -109,8 +110,6 @@ class LocalEmbedder:
 
     async def similarity(self, texts: Sequence[str]) -> EmbeddingSimilarity:
         """Embed ``texts`` on a worker thread (the first call loads the model). Raises ``EmbeddingError``."""
-        from harness._verdict import _minilm  # lazy: numpy and onnxruntime only when semantic parity runs
-
         unique = list(dict.fromkeys(t for t in texts if t.strip()))
         if not unique:
             return EmbeddingSimilarity({}, _minilm.MODEL_NAME)
@@ -122,7 +121,7 @@ class LocalEmbedder:
 
 
 def wants_embeddings(level: str, noise_aware: bool) -> bool:
-    """Whether parity at ``level`` compares texts by embeddings when an embedder is configured."""
+    """Whether parity at ``level`` compares texts by embeddings (else by the lexical measure)."""
     return level != "lexical" if noise_aware else level == "semantic"
 
 
