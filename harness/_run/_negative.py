@@ -3,9 +3,12 @@
 A service spec opts in with ``negative: {schema: openapi | path/to/schema.json, count: N}``. Each of the N
 cases breaks the request body one way (the *kinds*): a required field missing, a field of the wrong type, a
 number out of range, a string too short or too long, a field the schema forbids, malformed JSON, or a valid
-body sent with the wrong content type. The harness writes the broken variant of the schema for each kind;
-hypothesis-jsonschema draws the bodies from it (values, strings, nesting: an existing generator, not ours),
-and every drawn body is checked to be invalid under the original schema. Bodies are sent as-is to both
+body sent with the wrong content type. The harness writes the broken variant of the schema for each kind,
+narrowed to what a person can read (``_minimal``: required fields only, no extra keys unless the mutation is
+one, short strings of letters and digits); hypothesis-jsonschema draws the bodies from it (values, strings,
+nesting: an existing generator, not ours), and every drawn body is checked to be invalid under the original
+schema. The kinds take turns (``schedule``), so each is drawn about ``count / kinds`` times, and each request
+says in one line what it broke and the value it sent. Bodies are sent as-is to both
 endpoints (``raw_body``), which must both reject them alike: a 4xx, an error body, the same status and error
 shape (``_parity``'s error parity).
 
