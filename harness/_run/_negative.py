@@ -341,14 +341,6 @@ def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequ
     return requests
 
 
-def kind_counts(requests: list[NegativeRequest]) -> dict[str, int]:
-    """How many of ``requests`` break the body each way, in the order the kinds first appear."""
-    counts: dict[str, int] = {}
-    for request in requests:
-        counts[request.kind] = counts.get(request.kind, 0) + 1
-    return counts
-
-
 class ChildDraw:
     """:func:`generate` in a child Python process, one draw at a time; :meth:`kill` ends a draw under way.
 
