@@ -34,7 +34,10 @@ class ParitySpec(StrictModel):
     level: ParityLevel = Field(
         "structural", description="exact, normalized, structural, semantic (embeddings), lexical or none."
     )
-    threshold: Fraction = Field(0.8, description="semantic and lexical: minimum similarity.")
+    threshold: Fraction | None = Field(
+        None,
+        description="semantic and lexical: minimum similarity (default: semantic 0.45 by embeddings, lexical 0.8).",
+    )
     ignore: list[str] = Field(default_factory=list, description="JSON paths the body comparison ignores.")
     noise_samples: NoiseSamples = Field(
         0,

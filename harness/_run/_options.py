@@ -265,7 +265,7 @@ OPTIONS: tuple[Option, ...] = (
         "--harness-embeddings-url",
         "URL",
         "OpenAI-compatible `/v1/embeddings` server for `semantic` parity (key in env `HARNESS_EMBEDDINGS_API_KEY`); "
-        "with `--base-url` and no embedder, `semantic` is lexical",
+        "with `--base-url` and none, `semantic` embeds in-process with all-MiniLM-L6-v2",
         _http_url("https://api.openai.com/v1"),
         shown_default="the embedded model in-process",
         env="HARNESS_EMBEDDINGS_URL",

@@ -10,9 +10,9 @@ Levels, strictest first:
   answer keys); sources are the same set; the JSON bodies have the same types at
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
-- ``semantic``: similarity of meaning at or above a threshold: the cosine of embeddings from the run's embedder
-  (``harness._verdict._embeddings``), passed in as ``similarity``; without one, the lexical similarity, and the
-  summary says so.
+- ``semantic``: similarity of meaning at or above a threshold (``SEMANTIC_THRESHOLD``): the cosine of embeddings
+  (``harness._verdict._embeddings``: the run's embedder, else all-MiniLM-L6-v2 in this process), passed in as
+  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so.
 - ``lexical``: word+bigram cosine similarity (``harness._verdict._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
@@ -40,6 +40,14 @@ from harness._report.excerpts import clip, excerpt, first_difference
 from harness._verdict._checks import classify_error_body
 from harness._verdict._similarity import LEXICAL, TextSimilarity
 from harness._verdict._structures import text_structures
+
+SEMANTIC_THRESHOLD = 0.45
+"""``semantic``'s default minimum similarity, chosen on the calibration pairs of ``tests/data/paraphrases.yaml``
+with all-MiniLM-L6-v2 (``bench/semantic.py``): the same meaning in other words scores 0.34..0.88 (median 0.74),
+another answer altogether 0.00..0.38 (median 0.03). A changed meaning that keeps the words (a negation, another
+number) scores as high as a paraphrase: no threshold separates those; ``llm_judge`` does."""
+LEXICAL_THRESHOLD = 0.8
+"""``lexical``'s default (and ``semantic``'s when a caller passes no similarity): word+bigram cosine."""
 
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40
@@ -71,14 +79,15 @@ def compare(
     qa: Outcome,
     prod: Outcome,
     *,
-    threshold: float = 0.8,
+    threshold: float | None = None,
     ignore_paths: Sequence[str] = (),
     similarity: TextSimilarity | None = None,
 ) -> ParityReport:
     """Compare the QA and prod outcomes of one case at ``level``.
 
-    ``threshold`` applies to ``semantic`` and ``lexical``; ``similarity`` judges ``semantic`` (the run's
-    embeddings; None: lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
+    ``threshold`` applies to ``semantic`` and ``lexical`` (None: ``SEMANTIC_THRESHOLD`` for semantic judged by
+    embeddings, else ``LEXICAL_THRESHOLD``); ``similarity`` judges ``semantic`` (the run's embeddings; None:
+    lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
     comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
     (``root['callback-id']``) or bare top-level keys (``callback-id``).
     """
@@ -140,6 +149,8 @@ def compare(
         return report(False, "structure differs: " + "; ".join(shown) + more)
 
     judge = similarity if level == "semantic" and similarity is not None else LEXICAL
+    if threshold is None:
+        threshold = SEMANTIC_THRESHOLD if judge is similarity else LEXICAL_THRESHOLD
     score = judge(comparable_text(qa), comparable_text(prod))
     passed = score >= threshold
     relation = ">=" if passed else "<"
