@@ -1,16 +1,20 @@
 """How collection scales: N generated cases against pytest collecting 3 x N parametrized no-op tests.
 
-Each case makes three items (qa, prod, parity), so the baseline is pytest's own collection of the same
+Each case makes three items (qa, prod, parity), and so does each of the spec's generated negative cases
+(``--negatives``, 20 as in the shipped specs), so the baseline is pytest's own collection of the same
 number of items: ``--collect-only -q`` of plain parametrized tests in as many files, without the plugin.
 Prints wall time, the ratio to that baseline, time per item and the peak memory (max RSS) of each run.
+The machine may be busy: ``--repeat`` runs the pair again, alternating which goes first, and prints the
+range of ratios (each one measured side by side) and their median.
 
-    python bench/collection.py --cases 10000            # the 1.5x budget
-    python bench/collection.py --cases 10000 100000     # linearity and memory at 100,000
+    python bench/collection.py --cases 10000 --repeat 5     # the 1.5x budget
+    python bench/collection.py --cases 10000 100000         # linearity and memory at 100,000
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,10 +32,11 @@ sys.exit(code)
 """
 
 
-def write_cases(root: Path, cases: int, files: int) -> None:
+def write_cases(root: Path, cases: int, files: int, negatives: int = 0) -> None:
     folder = root / "cases" / "exam"
     folder.mkdir(parents=True)
-    (folder / "service.yaml").write_text(EXAM_SPEC)
+    negative = f"negative: {{schema: openapi, count: {negatives}}}\n" if negatives else ""
+    (folder / "service.yaml").write_text(EXAM_SPEC + negative)
     per_file = cases // files
     for f in range(files):
         lines = ["defaults:", "  checks: [exam_format, question_count, no_pii]", "  parity: structural", "cases:"]
@@ -46,10 +51,10 @@ def write_cases(root: Path, cases: int, files: int) -> None:
 
 def write_plain(root: Path, tests: int, files: int) -> None:
     (root / "tests").mkdir(parents=True)
-    per_file = tests // files
     for f in range(files):
+        count = tests // files + (f < tests % files)
         (root / "tests" / f"test_{f:04d}.py").write_text(
-            f"import pytest\n\n@pytest.mark.parametrize('n', range({per_file}))\ndef test_noop(n):\n    pass\n"
+            f"import pytest\n\n@pytest.mark.parametrize('n', range({count}))\ndef test_noop(n):\n    pass\n"
         )
     (root / "pytest.ini").write_text("[pytest]\n")
 
@@ -70,24 +75,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, nargs="+", default=[10_000])
     parser.add_argument("--cases-per-file", type=int, default=100)
+    parser.add_argument("--negatives", type=int, default=20, help="the spec's generated negative cases")
+    parser.add_argument("--repeat", type=int, default=1, help="side-by-side pairs per size (ranges from 2 up)")
     args = parser.parse_args()
     for cases in args.cases:
         files = max(1, cases // args.cases_per_file)
+        items = 3 * (cases + args.negatives)
+        print(f"{cases} cases in {files} files and {args.negatives} generated negative cases ({items} items)")
+        ratios: list[float] = []
         with tempfile.TemporaryDirectory() as plain_tmp, tempfile.TemporaryDirectory() as cases_tmp:
-            write_plain(Path(plain_tmp), 3 * cases, files)
-            write_cases(Path(cases_tmp), cases, files)
-            base, base_rss, base_last = collect(Path(plain_tmp), "-p", "no:harness")
-            took, rss, last = collect(Path(cases_tmp))
-        items = 3 * cases
-        print(f"{cases} cases in {files} files ({items} items)")
-        print(
-            f"  pytest, {items} parametrized no-op tests (baseline)  {base:7.2f} s  x1.00  "
-            f"{base / items * 1e6:5.0f} us/item  {base_rss / 1024:6.0f} MiB   [{base_last}]"
-        )
-        print(
-            f"  qa-harness, {cases} cases                          {took:7.2f} s  x{took / base:.2f}  "
-            f"{took / items * 1e6:5.0f} us/item  {rss / 1024:6.0f} MiB   [{last}]   (budget x1.50)"
-        )
+            write_plain(Path(plain_tmp), items, files)
+            write_cases(Path(cases_tmp), cases, files, args.negatives)
+            for run in range(args.repeat):
+                # Alternate which goes first, so a burst of load on the machine does not always hit the same one.
+                runs = {"plain": (Path(plain_tmp), "-p", "no:harness"), "cases": (Path(cases_tmp),)}
+                measured = {name: collect(*runs[name]) for name in (sorted(runs) if run % 2 else sorted(runs)[::-1])}
+                (base, base_rss, base_last), (took, rss, last) = measured["plain"], measured["cases"]
+                ratios.append(took / base)
+                print(
+                    f"  pytest, {items} parametrized no-op tests (baseline)  {base:7.2f} s  x1.00  "
+                    f"{base / items * 1e6:5.0f} us/item  {base_rss / 1024:6.0f} MiB   [{base_last}]"
+                )
+                print(
+                    f"  qa-harness, {cases} cases                          {took:7.2f} s  x{took / base:.2f}  "
+                    f"{took / items * 1e6:5.0f} us/item  {rss / 1024:6.0f} MiB   [{last}]   (budget x1.50)"
+                )
+        if len(ratios) > 1:
+            print(
+                f"  ratio over {len(ratios)} pairs: x{min(ratios):.2f}-x{max(ratios):.2f}, "
+                f"median x{statistics.median(ratios):.2f}"
+            )
 
 
 if __name__ == "__main__":

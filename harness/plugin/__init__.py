@@ -7,6 +7,7 @@ modules never import pytest (ruff's banned-api rule holds that line).
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Generator
 from pathlib import Path
@@ -67,6 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
         shared_target_file=shared_target_file(config),
     )
     config.stash[session_key] = session
+    # The first cleanup registered (this hook runs first) is the last to run: after pytest's own end-of-session
+    # garbage collection, which then need not rescan every collected node (see pytest_collection).
+    config.add_cleanup(functools.partial(_thaw_collection, config))
     config.pluginmanager.register(ReportPlugin(config, session), "harness-reporting")
     for part in PARTS:
         config.addinivalue_line("markers", f"{part}: qa-harness items for the {part} side of a case")
@@ -93,14 +97,28 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
     # Collection builds long-lived objects by the hundred thousand (nodes, marks, cases) and next to no cyclic
     # garbage, so the cyclic collector only rescans them, again and again: a third of collecting 10,000 cases.
-    # Garbage collection resumes right after (and catches up on the few cycles left meanwhile).
+    # Garbage collection resumes right after, with what collection built moved out of its way (gc.freeze): those
+    # objects live as long as the session, yet every full collection would rescan them all again (during the run,
+    # and twice at its end, where pytest collects to report unraisable exceptions). They return to the collector
+    # when the config is cleaned up, last of all.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         return (yield)
     finally:
+        gc.freeze()
+        session.config.stash[_frozen_key] = True
         if was_enabled:
             gc.enable()
+
+
+_frozen_key = pytest.StashKey[bool]()
+
+
+def _thaw_collection(config: pytest.Config) -> None:
+    """Give the objects frozen after collection back to the garbage collector (in-process runs would leak them)."""
+    if config.stash.get(_frozen_key, False):
+        gc.unfreeze()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

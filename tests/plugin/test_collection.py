@@ -183,3 +183,17 @@ def test_cases_of_the_in_process_model_are_skipped_against_a_deployed_target(pro
     result.assert_outcomes(skipped=3)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*base_url local:model is the in-process reference model, which is not started*"])
+
+
+def test_collected_objects_leave_the_garbage_collector_for_the_session_and_return_after(project: Project) -> None:
+    # Every full collection of the run (and the two pytest makes at its end) would rescan all the collected
+    # nodes and cases; frozen, they are skipped. An in-process run must not keep them frozen afterwards.
+    import gc
+
+    project.write(
+        "tests/test_frozen.py",
+        "import gc\n\ndef test_frozen():\n    assert gc.get_freeze_count() > 0, 'collection left nothing frozen'\n",
+    )
+    result = project.pytester.runpytest_inprocess("tests/test_frozen.py")
+    result.assert_outcomes(passed=1)
+    assert gc.get_freeze_count() == 0  # thawed (this outer session's frozen objects too: harmless)
