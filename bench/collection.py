@@ -5,7 +5,8 @@ Each case makes three items (qa, prod, parity), and so does each of the spec's g
 number of items: ``--collect-only -q`` of plain parametrized tests in as many files, without the plugin.
 Prints wall time, the ratio to that baseline, time per item and the peak memory (max RSS) of each run.
 The machine may be busy: ``--repeat`` runs the pair again, alternating which goes first, and prints the
-range of ratios (each one measured side by side) and their median.
+range of ratios (each one measured side by side) and their median, of wall time and of CPU time (user and
+system: less swayed by other jobs on the machine).
 
     python bench/collection.py --cases 10000 --repeat 5     # the 1.5x budget
     python bench/collection.py --cases 10000 100000         # linearity and memory at 100,000
@@ -14,6 +15,7 @@ range of ratios (each one measured side by side) and their median.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +32,12 @@ code = pytest.main(sys.argv[1:])
 print(f"MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
 sys.exit(code)
 """
+
+
+def cpu_of_children() -> float:
+    """User and system CPU seconds of the children waited for so far: less swayed by a busy machine than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_cases(root: Path, cases: int, files: int, negatives: int = 0) -> None:
@@ -59,16 +67,17 @@ def write_plain(root: Path, tests: int, files: int) -> None:
     (root / "pytest.ini").write_text("[pytest]\n")
 
 
-def collect(root: Path, *extra: str) -> tuple[float, int, str]:
+def collect(root: Path, *extra: str) -> tuple[float, float, int, str]:
+    """Wall time, CPU time, peak memory and closing line of one ``--collect-only`` run."""
     command = [sys.executable, "-c", RUNNER, "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
-    started = time.perf_counter()
+    cpu, started = cpu_of_children(), time.perf_counter()
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600, check=False)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_of_children() - cpu
     if done.returncode != 0:
         sys.exit(f"collection failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     rss = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB"))
     last = done.stdout.strip().splitlines()[-1]
-    return elapsed, rss, last
+    return elapsed, cpu, rss, last
 
 
 def main() -> None:
@@ -83,6 +92,7 @@ def main() -> None:
         items = 3 * (cases + args.negatives)
         print(f"{cases} cases in {files} files and {args.negatives} generated negative cases ({items} items)")
         ratios: list[float] = []
+        cpu_ratios: list[float] = []
         with tempfile.TemporaryDirectory() as plain_tmp, tempfile.TemporaryDirectory() as cases_tmp:
             write_plain(Path(plain_tmp), items, files)
             write_cases(Path(cases_tmp), cases, files, args.negatives)
@@ -90,20 +100,25 @@ def main() -> None:
                 # Alternate which goes first, so a burst of load on the machine does not always hit the same one.
                 runs = {"plain": (Path(plain_tmp), "-p", "no:harness"), "cases": (Path(cases_tmp),)}
                 measured = {name: collect(*runs[name]) for name in (sorted(runs) if run % 2 else sorted(runs)[::-1])}
-                (base, base_rss, base_last), (took, rss, last) = measured["plain"], measured["cases"]
+                (base, base_cpu, base_rss, base_last), (took, cpu, rss, last) = measured["plain"], measured["cases"]
                 ratios.append(took / base)
+                cpu_ratios.append(cpu / base_cpu)
                 print(
                     f"  pytest, {items} parametrized no-op tests (baseline)  {base:7.2f} s  x1.00  "
-                    f"{base / items * 1e6:5.0f} us/item  {base_rss / 1024:6.0f} MiB   [{base_last}]"
+                    f"{base / items * 1e6:5.0f} us/item  {base_rss / 1024:6.0f} MiB  cpu {base_cpu:6.2f} s   "
+                    f"[{base_last}]"
                 )
                 print(
                     f"  qa-harness, {cases} cases                          {took:7.2f} s  x{took / base:.2f}  "
-                    f"{took / items * 1e6:5.0f} us/item  {rss / 1024:6.0f} MiB   [{last}]   (budget x1.50)"
+                    f"{took / items * 1e6:5.0f} us/item  {rss / 1024:6.0f} MiB  cpu {cpu:6.2f} s "
+                    f"(x{cpu / base_cpu:.2f})   "
+                    f"[{last}]   (budget x1.50)"
                 )
         if len(ratios) > 1:
             print(
                 f"  ratio over {len(ratios)} pairs: x{min(ratios):.2f}-x{max(ratios):.2f}, "
-                f"median x{statistics.median(ratios):.2f}"
+                f"median x{statistics.median(ratios):.2f}; CPU time x{min(cpu_ratios):.2f}-x{max(cpu_ratios):.2f}, "
+                f"median x{statistics.median(cpu_ratios):.2f}"
             )
 
 
