@@ -23,6 +23,8 @@ from harness.plugin._report import ReportPlugin
 from harness.plugin._shards import WholeCasesOnShards, splits_into_shards
 from harness.plugin._xdist import (
     CaseFileScheduling,
+    auto_workers_header,
+    choose_auto_workers,
     pinned_cases,
     prefetch_scope,
     send_late_callbacks,
@@ -83,11 +85,18 @@ def pytest_configure(config: pytest.Config) -> None:
         start_shared_target(config)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[session_key].settings
     target = settings.base_url or "in-process reference services"
     faults = f", faults: {','.join(settings.reference_faults)}" if settings.reference_faults else ""
-    return f"qa-harness: target {target}{faults}, concurrency {settings.concurrency}, seed {settings.seed}"
+    header = f"qa-harness: target {target}{faults}, concurrency {settings.concurrency}, seed {settings.seed}"
+    workers = auto_workers_header(config)
+    return [header] if workers is None else [header, workers]
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)  # pytest-xdist's hook, asked before pytest_configure
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    return choose_auto_workers(config, (yield))
 
 
 # ---------------------------------------------------------------- collection

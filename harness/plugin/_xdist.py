@@ -10,6 +10,10 @@ a case another worker runs. Cases, not files, are pinned, so a file of slow case
 a spec's generated negative cases stay together, so only one worker draws them. Other tests are still handed
 out as workers free up.
 
+With ``-n auto`` the harness sizes the pool before any worker starts (``harness._run._workers`` says how): a
+run whose cases fit in one process's window, or whose workers would cost more start-up than they save, runs in
+one process.
+
 Without ``--base-url`` the controller starts the in-process services once, in the background while the workers
 boot, and hands their URLs and secrets to every worker through a file named in ``workerinput`` (read at the
 worker's first item); it stops them at the end of the session.
@@ -23,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from harness._errors import HarnessUsageError
 from harness._run._session import SPEC_FILENAME, Prefetch
 from harness.plugin._items import PARTS, CaseItem, session_key
 
@@ -128,6 +133,46 @@ def send_late_callbacks(config: pytest.Config, count: int) -> None:
 
 
 # ---------------------------------------------------------------- controller side
+
+AutoWorkers = tuple[int, int, float]
+"""``-n auto``: the workers chosen, xdist's own count, and the weighted cases counted."""
+auto_workers_key: pytest.StashKey[AutoWorkers] = pytest.StashKey()
+
+
+def choose_auto_workers(config: pytest.Config, available: int) -> int:
+    """``-n auto``: as many workers as can pay for their start-up on this run's case files (0: one process)."""
+    from harness._model._specs import SpecCatalog
+    from harness._run._options import resolve_settings
+    from harness._run._workers import auto_workers, count_workload
+
+    try:
+        settings = resolve_settings(config.getoption, config.getini)
+    except HarnessUsageError:
+        return available  # pytest_configure reports it
+    workload = count_workload(
+        SpecCatalog(config.rootpath, settings.case_paths),
+        config.args,
+        config.invocation_params.dir,
+        python_files=config.getini("python_files"),
+        norecursedirs=config.getini("norecursedirs"),
+    )
+    latency_s = None if settings.base_url else settings.reference_model_latency_ms / 1000
+    chosen = auto_workers(workload, available, concurrency=settings.concurrency, latency_s=latency_s)
+    config.stash[auto_workers_key] = (chosen, available, workload.cases)
+    return chosen
+
+
+def auto_workers_header(config: pytest.Config) -> str | None:
+    """The report header's word on a ``-n auto`` the harness narrowed; None when it kept xdist's count."""
+    decided = config.stash.get(auto_workers_key, None)
+    if decided is None or decided[0] == decided[1]:
+        return None
+    chosen, available, cases = decided
+    run = "one process" if chosen == 0 else f"{chosen} workers"
+    return (
+        f"qa-harness: -n auto runs {run}, not {available} workers: about {cases:.0f} cases, "
+        "too few to pay for starting more (pass -n N to choose)"
+    )
 
 
 def _runs_case_files(config: pytest.Config) -> bool:

@@ -192,3 +192,33 @@ def test_drawing_negative_cases_holds_up_no_other_case(project: Project) -> None
         negatives = [start for case, start in starts.items() if case.startswith("negative-")]
         assert len(negatives) == 3
         assert starts["slow"] < min(negatives), (extra, starts)  # in flight while the requests were drawn
+
+
+def test_auto_runs_a_suite_that_fits_in_one_process_without_workers(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 6 cases against a deployed target fit in one process's window of 8: workers would only add their start-up.
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")  # what xdist would start on a 2-core machine
+    project.exam_service()
+    project.write("cases/examgenerator/few.yaml", _case_file("few", 6))
+    # What xdist was told to start, as its own options say once -n auto is resolved (before any worker starts).
+    project.write(
+        "conftest.py",
+        "def pytest_report_header(config):\n"
+        "    return f'distribution: {config.option.dist}, {len(config.option.tx or [])} workers'\n",
+    )
+    args = ("-n", "auto", "--collect-only", "-p", "no:cacheprovider", "--base-url", "http://127.0.0.1:9")
+    result = project.pytester.runpytest("cases", *args)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "qa-harness: -n auto runs one process, not 2 workers: about 6 cases*",
+            "distribution: no, 0 workers",
+            "collected 6 items",
+        ]
+    )
+    # Python tests beside the cases: their cost is unknown, so xdist's count stands.
+    project.write("tests/test_plain.py", "def test_plain():\n    pass\n")
+    result = project.pytester.runpytest(*args)
+    result.stdout.fnmatch_lines(["distribution: load, 2 workers"])
+    assert "-n auto runs" not in result.stdout.str()
