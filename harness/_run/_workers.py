@@ -1,19 +1,19 @@
 """How many xdist workers ``-n auto`` starts for a run of case files: none when they cannot pay for themselves.
 
-A worker costs an interpreter's start-up and its own collection (``WORKER_START_S``) before its first case; what it
-buys is a second window of ``--harness-concurrency`` cases in flight and another core for the checks. So, before
-any worker starts (xdist asks through ``pytest_xdist_auto_num_workers``), the run's case files are counted:
+A worker costs an interpreter's start-up, its own collection and its own child that draws negative cases
+(``WORKER_START_S``) before its first case; what it buys is another window of ``--harness-concurrency`` cases in
+flight and another core for the checks. So, before any worker starts (xdist asks through
+``pytest_xdist_auto_num_workers``), the run's case files are counted:
 
 - a run whose paths hold Python tests besides case files keeps xdist's count: their cost is unknown;
 - cases that fit in one process's window run in one process: every case is in flight from the start anyway;
-- against the in-process reference services, whose model latency is known, workers start only when the waits
-  and CPU they would take off the run (one window's wait per window of cases, ``CPU_S_PER_CASE`` per case,
-  spread over the workers) exceed their start-up; against ``--base-url`` the waits are unknown, so as many
-  workers as there are windows of cases, up to xdist's count.
+- against the in-process reference services, whose model latency is known, workers start only when what they
+  would take off the run exceeds their start-up: one model wait per window of cases, and ``CPU_S_PER_CASE`` per
+  case (a generated negative case, answered with an error before any model runs, a tenth of one), spread over
+  the workers; against ``--base-url`` the waits are unknown, so a worker per window of cases, up to xdist's count.
 
-A generated negative case weighs a tenth (answered with an error before any model runs), as in the scheduler's
-pinning. Dataset rows are not counted: projects deselect them by default (this repository's conftest does), and
-an estimate that counted them would start workers for runs that never see them.
+Dataset rows are not counted: projects deselect them by default (this repository's conftest does), and an
+estimate that counted them would start workers for runs that never see them.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from harness._model._specs import SPEC_FILENAME, SpecCatalog
 
 __all__ = ["CPU_S_PER_CASE", "WORKER_START_S", "Workload", "auto_workers", "count_workload"]
 
-WORKER_START_S = 2.0
-"""What one more worker costs before its first case: an interpreter, the plugin and a collection (measured on a
-busy 2-core machine; less on an idle one, which only makes the rule start workers a little later)."""
+WORKER_START_S = 4.0
+"""What workers cost before their first case: on this project's busy 2-core machine they were ready 3.7 s after
+one process had collected the shipped suite (``bench/slowest.py``); a quiet machine with more cores pays less, and
+the rule then starts workers a little later than it could."""
 CPU_S_PER_CASE = 0.03
 """CPU of one case in the harness and the in-process services (``bench/ceiling.py`` measures about 22 ms for the
 harness alone)."""
@@ -45,10 +46,17 @@ MAX_ENTRIES_SCANNED = 20_000
 class Workload:
     """What a run holds, as far as can be told before collecting it."""
 
-    cases: float
-    """Cases in its case files, a generated negative case weighing ``NEGATIVE_WEIGHT``."""
-    python_tests: bool
+    cases: int
+    """Cases written in its case files."""
+    negative: int = 0
+    """Generated negative cases its specs ask for."""
+    python_tests: bool = False
     """Its paths hold (or may hold) tests other than case files."""
+
+    @property
+    def weight(self) -> float:
+        """Cases, a generated negative case counting ``NEGATIVE_WEIGHT`` of one."""
+        return self.cases + NEGATIVE_WEIGHT * self.negative
 
 
 def auto_workers(workload: Workload, available: int, *, concurrency: int, latency_s: float | None) -> int:
@@ -58,13 +66,14 @@ def auto_workers(workload: Workload, available: int, *, concurrency: int, latenc
     """
     if workload.python_tests:
         return available
-    windows = math.ceil(workload.cases / concurrency)
+    windows = math.ceil(workload.weight / concurrency)
     workers = min(available, windows)
     if workers <= 1:
         return 0
     if latency_s is None:
         return workers
-    saved = (windows * latency_s + workload.cases * CPU_S_PER_CASE) * (1 - 1 / workers)
+    waits = math.ceil(workload.cases / concurrency) * latency_s
+    saved = (waits + workload.weight * CPU_S_PER_CASE) * (1 - 1 / workers)
     return workers if saved > WORKER_START_S else 0
 
 
@@ -87,8 +96,13 @@ def count_workload(
             continue
         roots.update(root for root in catalog.case_roots if root.is_relative_to(path) and root.exists())
         python_tests = python_tests or _holds_python_tests(path, catalog.case_roots, python_files, norecursedirs)
-    cases = sum(_weight(file) for file in _case_files(roots, catalog))
-    return Workload(cases, python_tests)
+    cases = negative = 0
+    for file in _case_files(roots, catalog):
+        if file.name == SPEC_FILENAME:
+            negative += _negative_count(file)
+        else:
+            cases += _case_count(file)
+    return Workload(cases, negative, python_tests)
 
 
 def _case_files(roots: set[Path], catalog: SpecCatalog) -> Iterator[Path]:
@@ -102,23 +116,32 @@ def _case_files(roots: set[Path], catalog: SpecCatalog) -> Iterator[Path]:
                 yield file
 
 
-def _weight(file: Path) -> float:
-    """A file's cases: a spec's generated negative cases (a tenth each), or a case file's ``cases:`` list."""
+def _load(file: Path) -> Any:
+    """A YAML file's data; None when it cannot be read (collection reports it)."""
     import yaml  # lazy, as everywhere: the plugin loads without it
 
     loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(file.read_bytes(), Loader=loader)  # a safe loader (libyaml's when built)
+        return yaml.load(file.read_bytes(), Loader=loader)  # a safe loader (libyaml's when built)
     except (OSError, yaml.YAMLError):
-        return 1.0  # collection reports it; one case is as good a guess as any
+        return None
+
+
+def _case_count(file: Path) -> int:
+    """The cases a case file writes out (one for a file that cannot be read: as good a guess as any)."""
+    data = _load(file)
     if not isinstance(data, dict):
-        return 0.0
-    if file.name == SPEC_FILENAME:
-        negative = data.get("negative")
-        count = negative.get("count", 20) if isinstance(negative, dict) else 0
-        return NEGATIVE_WEIGHT * count if isinstance(count, int) else 0.0
+        return 1
     cases = data.get("cases")
-    return float(len(cases)) if isinstance(cases, list) else 0.0
+    return len(cases) if isinstance(cases, list) else 0
+
+
+def _negative_count(spec: Path) -> int:
+    """The generated negative cases a service spec asks for."""
+    data = _load(spec)
+    negative = data.get("negative") if isinstance(data, dict) else None
+    count = negative.get("count", 20) if isinstance(negative, dict) else 0
+    return count if isinstance(count, int) else 0
 
 
 def _holds_python_tests(

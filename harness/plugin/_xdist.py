@@ -158,7 +158,7 @@ def choose_auto_workers(config: pytest.Config, available: int) -> int:
     )
     latency_s = None if settings.base_url else settings.reference_model_latency_ms / 1000
     chosen = auto_workers(workload, available, concurrency=settings.concurrency, latency_s=latency_s)
-    config.stash[auto_workers_key] = (chosen, available, workload.cases)
+    config.stash[auto_workers_key] = (chosen, available, workload.weight)
     return chosen
 
 

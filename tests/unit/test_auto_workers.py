@@ -11,10 +11,10 @@ NEGATIVE_SPEC = "service: s\nnegative: {schema: openapi, count: 20}\n"
 
 
 def test_cases_that_fit_in_one_window_run_in_one_process_whatever_the_target() -> None:
-    few = Workload(cases=6, python_tests=False)
+    few = Workload(cases=6)
     assert auto_workers(few, 2, concurrency=8, latency_s=None) == 0
     assert auto_workers(few, 2, concurrency=8, latency_s=5.0) == 0
-    assert auto_workers(Workload(cases=9, python_tests=False), 2, concurrency=8, latency_s=None) == 2
+    assert auto_workers(Workload(cases=9), 2, concurrency=8, latency_s=None) == 2
 
 
 def test_python_tests_beside_the_cases_keep_xdists_count() -> None:
@@ -22,16 +22,18 @@ def test_python_tests_beside_the_cases_keep_xdists_count() -> None:
 
 
 def test_a_deployed_target_gets_a_worker_per_window_up_to_xdists_count() -> None:
-    assert auto_workers(Workload(cases=20, python_tests=False), 8, concurrency=8, latency_s=None) == 3
-    assert auto_workers(Workload(cases=2000, python_tests=False), 8, concurrency=8, latency_s=None) == 8
+    assert auto_workers(Workload(cases=20), 8, concurrency=8, latency_s=None) == 3
+    assert auto_workers(Workload(cases=2000), 8, concurrency=8, latency_s=None) == 8
 
 
 def test_in_process_services_get_workers_only_when_waits_and_cpu_outweigh_their_start_up() -> None:
-    shipped = Workload(cases=48, python_tests=False)  # the repository's cases/: 40 cases, 80 negative ones
-    assert auto_workers(shipped, 2, concurrency=8, latency_s=1.0) == 2
-    assert auto_workers(shipped, 2, concurrency=8, latency_s=0.2) == 0
-    assert auto_workers(shipped, 2, concurrency=8, latency_s=0.0) == 0
-    assert auto_workers(Workload(cases=500, python_tests=False), 2, concurrency=8, latency_s=0.0) == 2
+    shipped = Workload(cases=40, negative=40)  # the repository's cases/ without its dataset
+    for latency_s in (1.0, 0.2, 0.0):
+        assert auto_workers(shipped, 2, concurrency=8, latency_s=latency_s) == 0
+    assert auto_workers(shipped, 2, concurrency=8, latency_s=2.0) == 2
+    with_dataset = Workload(cases=280, negative=40)
+    for latency_s in (1.0, 0.2, 0.0):
+        assert auto_workers(with_dataset, 2, concurrency=8, latency_s=latency_s) == 2
 
 
 def test_counting_reads_cases_and_negative_cases_and_looks_for_python_tests(tmp_path: Path) -> None:
@@ -41,8 +43,8 @@ def test_counting_reads_cases_and_negative_cases_and_looks_for_python_tests(tmp_
     (tmp_path / "cases" / "s" / "broken.yaml").write_text("cases: [\n")
     catalog = SpecCatalog(tmp_path, ("cases",))
     options = {"python_files": ["test_*.py"], "norecursedirs": [".*", "venv"]}
-    assert count_workload(catalog, ["cases"], tmp_path, **options) == Workload(cases=6.0, python_tests=False)
-    assert count_workload(catalog, ["."], tmp_path, **options) == Workload(cases=6.0, python_tests=False)
+    assert count_workload(catalog, ["cases"], tmp_path, **options) == Workload(cases=4, negative=20)
+    assert count_workload(catalog, ["."], tmp_path, **options) == Workload(cases=4, negative=20)
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "test_no.py").write_text("")
     assert not count_workload(catalog, ["."], tmp_path, **options).python_tests
