@@ -450,12 +450,18 @@ def env_references(spec: ServiceSpec) -> dict[tuple[str, ...], list[str]]:
 
 def env_secret_values(specs: Iterable[ServiceSpec], environ: Mapping[str, str] = os.environ) -> list[str]:
     """The values the specs' ``${NAME}`` headers and callback secrets read: masked like the QA token."""
-    values: list[str] = []
-    for spec in specs:
-        for where, names in env_references(spec).items():
-            if where != ("base_url",):
-                values += [environ[name] for name in names if environ.get(name)]
-    return values
+    return [environ[name] for name in env_secret_names(specs) if environ.get(name)]
+
+
+def env_secret_names(specs: Iterable[ServiceSpec]) -> list[str]:
+    """The environment variables the specs' ``${NAME}`` headers and callback secrets read."""
+    return [
+        name
+        for spec in specs
+        for where, names in env_references(spec).items()
+        if where != ("base_url",)
+        for name in names
+    ]
 
 
 def expand_env(value: str, environ: Mapping[str, str] = os.environ) -> tuple[str, list[str]]:

@@ -8,6 +8,7 @@ first use, and decides how far ahead to submit cases so their network waits over
 from __future__ import annotations
 
 import concurrent.futures
+import os
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -74,6 +75,7 @@ class HarnessSession:
         self.startup_error: HarnessError | None = None
         self.late_callbacks = 0
         """Callbacks that arrived after their wait ended, in this process (controller: in all workers)."""
+        self._secret_names: tuple[int, list[str]] = (0, [])
 
     def select(self, case: ResolvedCase) -> None:
         """Mark a case as going to run in this process (collection finished, not deselected or skipped)."""
@@ -205,9 +207,13 @@ class HarnessSession:
         """Every secret this process knows: the options', the targets' and the specs' ``${NAME}`` values."""
         known = [*self.settings.secrets, *self.targets.secrets()]
         if self.catalog.specs:
-            from harness._model._spec import env_secret_values
+            # Asked for every text a report writes (thousands of allure fields): the specs' names are read once
+            # per spec parsed, their values from the environment every time.
+            if self._secret_names[0] != len(self.catalog.specs):
+                from harness._model._spec import env_secret_names
 
-            known += env_secret_values(self.catalog.specs.values())  # ${NAME} header values and callback secrets
+                self._secret_names = (len(self.catalog.specs), env_secret_names(self.catalog.specs.values()))
+            known += [os.environ[name] for name in self._secret_names[1] if os.environ.get(name)]
         return tuple(dict.fromkeys(known))
 
     def close(self) -> None:
