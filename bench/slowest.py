@@ -3,8 +3,10 @@
 A suite cannot finish before its slowest case does. For each model latency this runs the shipped suite with
 ``-n auto`` and in one process, finds the slowest cases in the run record (``run.json``: the longest span from a
 case's first delivery to the end of its last), runs each of the three slowest alone in one process (the same
-start-up: a whole ``pytest`` process with its in-process services), and prints the suite's wall time against the
-slowest of them. Ratios are taken within one invocation; ``--repeat`` runs it all again and prints the ranges.
+start-up: a whole ``pytest`` process with its in-process services), and the cases graded by ``llm_judge`` too (the
+judge's own model call, after the deliveries, is not in the record's spans), and prints the suite's wall time
+against the slowest of them. Ratios are taken within one invocation; ``--repeat`` runs it all again and prints
+the ranges.
 
     python bench/slowest.py --latency-ms 1000 200 0 --repeat 2
 """
@@ -49,8 +51,10 @@ def run(latency_ms: float, reports: Path, *args: str) -> tuple[float, str]:
 
 
 def slowest_cases(record: dict[str, object], count: int) -> list[tuple[str, float]]:
-    """The ``count`` cases (node ids ``file::case``) with the longest span of deliveries in a run record."""
+    """The ``count`` cases (node ids ``file::case``) with the longest span of deliveries in a run record, and the
+    judged ones."""
     spans: list[tuple[str, float]] = []
+    judged: list[tuple[str, float]] = []
     for case in record["cases"]:  # type: ignore[attr-defined]
         turns = [
             turn["outcome"]
@@ -63,7 +67,10 @@ def slowest_cases(record: dict[str, object], count: int) -> list[tuple[str, floa
             start = min(t["started_at"] for t in turns)
             end = max(t["started_at"] + t["total_s"] for t in turns)
             spans.append((case["case"], end - start))
-    return sorted(spans, key=lambda span: -span[1])[:count]
+            if any("llm_judge" in part.get("checks", []) for part in case["parts"].values()):
+                judged.append(spans[-1])
+    slowest = sorted(spans, key=lambda span: -span[1])[:count]
+    return slowest + [case for case in judged if case not in slowest]
 
 
 def measure(latency_ms: float, tmp: Path) -> tuple[float, float, float, str]:
