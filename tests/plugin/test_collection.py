@@ -197,3 +197,18 @@ def test_collected_objects_leave_the_garbage_collector_for_the_session_and_retur
     result = project.pytester.runpytest_inprocess("tests/test_frozen.py")
     result.assert_outcomes(passed=1)
     assert gc.get_freeze_count() == 0  # thawed (this outer session's frozen objects too: harmless)
+
+
+def test_the_frozen_objects_stay_frozen_only_when_the_process_ends_with_the_session(project: Project) -> None:
+    # Thawing them just before the interpreter exits only makes its last collections rescan them all.
+    project.write(
+        "conftest.py",
+        "from harness.plugin import _process_ends_with_session\n\n"
+        "def pytest_sessionfinish(session):\n"
+        "    print('process ends with the session:', _process_ends_with_session(session.config))\n",
+    )
+    project.write("tests/test_one.py", "def test_one():\n    pass\n")
+    by_command_line = project.pytester.runpytest_subprocess("-s", "tests")
+    by_command_line.stdout.fnmatch_lines(["*process ends with the session: True*"])
+    in_process = project.pytester.runpytest_inprocess("-s", "tests")
+    in_process.stdout.fnmatch_lines(["*process ends with the session: False*"])
