@@ -15,7 +15,7 @@ system: less swayed by other jobs on the machine).
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import statistics
 import subprocess
 import sys
@@ -24,20 +24,6 @@ import time
 from pathlib import Path
 
 from _specs import EXAM_SPEC  # bench/ is on sys.path: these scripts run as files
-
-# Runs pytest in-process and reports its own peak memory: ru_maxrss of a child would mix in other runs.
-RUNNER = """\
-import resource, sys, pytest
-code = pytest.main(sys.argv[1:])
-print(f"MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
-sys.exit(code)
-"""
-
-
-def cpu_of_children() -> float:
-    """User and system CPU seconds of the children waited for so far: less swayed by a busy machine than wall time."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def write_cases(root: Path, cases: int, files: int, negatives: int = 0) -> None:
@@ -68,16 +54,22 @@ def write_plain(root: Path, tests: int, files: int) -> None:
 
 
 def collect(root: Path, *extra: str) -> tuple[float, float, int, str]:
-    """Wall time, CPU time, peak memory and closing line of one ``--collect-only`` run."""
-    command = [sys.executable, "-c", RUNNER, "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
-    cpu, started = cpu_of_children(), time.perf_counter()
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600, check=False)
-    elapsed, cpu = time.perf_counter() - started, cpu_of_children() - cpu
-    if done.returncode != 0:
-        sys.exit(f"collection failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
-    rss = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB"))
-    last = done.stdout.strip().splitlines()[-1]
-    return elapsed, cpu, rss, last
+    """Wall time, CPU time, peak memory and closing line of one ``pytest --collect-only`` process, run as a user
+    runs it (``python -m pytest``); CPU and memory from that child's own resource usage (``os.wait4``)."""
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *extra]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=root, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        sys.exit(f"collection failed ({child.returncode}):\n{stdout[-3000:]}\n{stderr[-2000:]}")
+    last = stdout.strip().splitlines()[-1]
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, last
 
 
 def main() -> None:
