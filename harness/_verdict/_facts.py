@@ -224,6 +224,10 @@ def _listed(items: list[str]) -> str:
 _NEGATIONS = frozenset(
     {"not", "no", "never", "none", "nothing", "nobody", "neither", "nor", "nowhere", "cannot", "without"}
 )
+_AUXILIARIES = frozenset(
+    {"do", "does", "did", "is", "are", "was", "were", "will", "would", "can", "could", "should", "may", "might",
+     "must", "has", "have", "had", "shall"}
+)  # fmt: skip
 _NOT_NEGATIONS = re.compile(
     r"\b(?:not\s+only|not\s+just|not\s+merely|no\s+doubt|nothing\s+but|no\s+sooner|no\s+matter|"
     r"if\s+not|whether\s+or\s+not|not\s+to\s+mention)\b",
@@ -286,6 +290,9 @@ def _clause(piece: str) -> Clause | None:
     if not words:
         return None
     cues = sum(w in _NEGATIONS or w.endswith("n't") for w in words)
+    if words[-1].endswith("n't") or (len(words) > 1 and words[-1] == "not" and words[-2] in _AUXILIARIES):
+        # "even if real output does not": the negated verb is left out, so what is denied is not known here.
+        cues -= 1
     terms: set[str] = set()
     poles = []
     for word in words:
