@@ -176,7 +176,7 @@ def _spelled_out(text: str) -> str:
     """Number words as digits (``two thousand`` -> ``2000``); "one" and ordinals stay words."""
     from text_to_num import alpha2digit  # type: ignore[import-untyped]  # lazy: only when facts are compared
 
-    converted: str = alpha2digit(text, "en", 1)
+    converted: str = alpha2digit(text, "en", 1.5)  # isolated numbers from 2: "one" stays a word
     # alpha2digit writes ordinals as digits ("second" -> "2nd"): an ordinal is as often a rank or a
     # time unit as a number, so it counts as none.
     return re.sub(r"\b\d+(?:st|nd|rd|th)\b", "", converted)
