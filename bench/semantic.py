@@ -9,6 +9,8 @@ cosine, the hashed bag-of-words stand-in the embedded model answered with before
 - the threshold that classifies the most calibration pairs right (paraphrase >= t, changed < t), and the share of
   pairs right at it on the calibration and on the held-out set (which played no part in choosing it);
 - the same at the documented default threshold, with the misjudged pairs of the learned model;
+- issue 23's two criteria at the default, embeddings alone and with the fact check (``harness._verdict._facts``:
+  numbers, negation and opposites, names): same meaning passes, changed meaning fails, on each set;
 - the learned model's first-load and per-text time.
 
     python bench/semantic.py
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness._verdict import _minilm  # noqa: E402
 from harness._verdict._embeddings import cosine  # noqa: E402
+from harness._verdict._facts import disagreements  # noqa: E402
 from harness._verdict._parity import SEMANTIC_THRESHOLD  # noqa: E402
 from harness._verdict._similarity import text_similarity  # noqa: E402
 from reference_services.terms import content_terms  # noqa: E402
@@ -182,6 +185,19 @@ def main() -> None:
             f"  {label:32} {share(judged, len(values)):>12} {wanted}   scores {min(values):.2f}..{max(values):.2f}, "
             f"median {statistics.median(values):.2f}"
         )
+    print(f"\nsemantic parity at {default:.2f}: same meaning passes, changed meaning (shared words) fails")
+    print(f"{'judge':34} {'set':12} {'same passes':>14} {'changed fails':>14}")
+    for name, facts in (("embeddings alone", False), ("embeddings + facts", True)):
+        for part, triples in (("calibration", calibration), ("held-out", held_out)):
+
+            def passes(a: str, b: str, facts: bool = facts) -> bool:
+                return learned(a, b) >= default and not (facts and disagreements(a, b))
+
+            same_ok = sum(passes(t.text, t.paraphrase) for t in triples)
+            changed_ok = sum(not passes(t.text, t.changed) for t in triples)
+            print(f"  {name:32} {part:12} {share(same_ok, len(triples)):>14} {share(changed_ok, len(triples)):>14}")
+    missed = [t for t in held_out if learned(t.text, t.changed) >= default and not disagreements(t.text, t.changed)]
+    print("  held-out changed meanings that still pass:", *(f"\n    {t.kind:9} {t.changed}" for t in missed))
     print(f"\nfirst load {load_s:.2f} s, then {per_text_ms:.1f} ms per text (one CPU thread)")
 
 
