@@ -185,7 +185,8 @@ def _spelled_out(text: str) -> str:
 # --- entities -------------------------------------------------------------------------------------
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:]['\")\]]*\s+|\n)\s*(?:[-*•#>]+\s*|\d{1,3}[.)]\s*)*['\"(\[*_]*$")
+# A line that starts a list item ("- ", "1. ", "a) ", as an exam's choices) starts a sentence too.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:]['\")\]]*\s+|\n)\s*(?:[-*•#>]+\s*|(?:\d{1,3}|[a-z])[.)]\s*)*['\"(\[*_]*$")
 _NOT_NAMES = frozenset({"I", "AM", "PM", "OK", "NOT", "NO", "A", "AN", "THE"})
 
 

@@ -49,6 +49,19 @@ def test_no_number_where_none_is_stated(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("Shakespeare wrote Hamlet; the play is set in Denmark.", {"Hamlet", "Denmark"}),  # not the sentence start
+        ("GDP and the CPI are measured by the BLS.", {"GDP", "CPI", "BLS"}),  # acronyms anywhere
+        ("Water boils. (Then it cools.) \"It is done.\"", set()),  # sentence starts, even after a bracket
+        ("1. Which event?\na)  A rise in rates\nb)  Growth of the labour force", set()),  # list items start anew
+    ],
+)
+def test_names_are_capitalised_words_within_a_sentence_and_acronyms(text: str, entities: set[str]) -> None:
+    assert set(extract(text).entities) == entities
+
+
+@pytest.mark.parametrize(
     ("qa", "prod", "expected"),
     [
         ("Signed in 1919.", "Signed in 1945.", "numbers: qa says 1919, prod says 1945"),
