@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import lru_cache
 
 MAX_TEXT = 20_000
 """Characters of each text whose facts are compared (a long answer's start; the heuristics are linear, but a
@@ -77,7 +77,7 @@ def compare_facts(qa: Facts, prod: Facts) -> list[str]:
 # --- extraction -----------------------------------------------------------------------------------
 
 
-@cache
+@lru_cache(maxsize=256)  # a case compares each text with a few others; bounded, texts can be long
 def extract(text: str) -> Facts:
     """The facts ``text`` states."""
     text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).replace("\u2019", "'")

@@ -162,7 +162,7 @@ def compare(
         # An embedding scores "is fast" / "is not fast" or "1919" / "1945" like a paraphrase: the facts decide.
         differing = disagreements(qa.text, prod.text)
         if differing:
-            passed, summary = False, f"facts differ: {'; '.join(differing)}, though {summary}"
+            passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
     return report(passed, summary, similarity=score, threshold=threshold, judge=judge.name + fallback)
 
 
@@ -218,7 +218,7 @@ def compare_with_noise(
     if passed:
         differing, unstable = _stable_fact_disagreements(qa_samples, prod_samples)
         if differing:
-            passed, summary = False, f"facts differ: {'; '.join(differing)}, though {summary}"
+            passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
         elif unstable:
             summary += f"; facts not judged: {unstable} disagrees with itself on them"
     return ParityReport(
@@ -376,6 +376,11 @@ def comparable_text(outcome: Outcome) -> str:
     if outcome.text is not None:
         return outcome.text
     return json.dumps(outcome.body, sort_keys=True, ensure_ascii=False) if outcome.body is not None else ""
+
+
+def _listed(differing: Sequence[str]) -> str:
+    more = f" (+{len(differing) - _SUMMARY_ITEMS} more)" if len(differing) > _SUMMARY_ITEMS else ""
+    return "; ".join(differing[:_SUMMARY_ITEMS]) + more
 
 
 def _stable_fact_disagreements(qa: Sequence[Outcome], prod: Sequence[Outcome]) -> tuple[list[str], str]:
