@@ -9,9 +9,12 @@ texts state, with cheap heuristics (no model):
   are left out; so is "one", which is as often a pronoun as a number.
 - **polarity**: per clause, the parity of its negation cues (``not``, ``n't``, ``no``, ``never``, ``without``,
   ``cannot``…; "not only" is no negation, and two cues cancel out), and the pole of the opposites it uses
-  (rise/fall, open/closed, include/remove…). Clauses of the two texts are paired when they share at least two
-  content words, so a clause reworded in other words is never paired with the one it restates.
-- **entities**: capitalised words not at a sentence start, and acronyms.
+  (rise/fall, open/closed, include/remove…). A clause starts at "without", which negates what follows it. Clauses
+  of the two texts are paired when they share at least two content words, so a clause restated in other words
+  is seldom paired with the one it restates.
+- **entities**: capitalised words not at a sentence start, and acronyms; and the first word of paired clauses
+  that start a sentence, when it is capitalised and neither text uses it elsewhere ("Paris / Lyon is the
+  capital of France").
 
 Numbers and entities compare as sets, and one side may omit what the other says: only when each side states
 one the other lacks (``prod says 1990, qa says 1985``) do they disagree. Paired clauses disagree when one
