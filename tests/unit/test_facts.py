@@ -53,7 +53,7 @@ def test_no_number_where_none_is_stated(text: str) -> None:
     [
         ("Shakespeare wrote Hamlet; the play is set in Denmark.", {"Hamlet", "Denmark"}),  # not the sentence start
         ("GDP and the CPI are measured by the BLS.", {"GDP", "CPI", "BLS"}),  # acronyms anywhere
-        ("Water boils. (Then it cools.) \"It is done.\"", set()),  # sentence starts, even after a bracket
+        ('Water boils. (Then it cools.) "It is done."', set()),  # sentence starts, even after a bracket
         ("1. Which event?\na)  A rise in rates\nb)  Growth of the labour force", set()),  # list items start anew
     ],
 )
