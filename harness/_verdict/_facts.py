@@ -177,7 +177,7 @@ def _clock(match: re.Match[str]) -> str:
 
 def _spelled_out(text: str) -> str:
     """Number words as digits (``two thousand`` -> ``2000``); "one" and ordinals stay words."""
-    from text_to_num import alpha2digit  # type: ignore[import-untyped]  # lazy: only when facts are compared
+    from text_to_num import alpha2digit  # lazy: only when facts are compared
 
     converted: str = alpha2digit(text, "en", 1.5)  # isolated numbers from 2: "one" stays a word
     # alpha2digit writes ordinals as digits ("second" -> "2nd"): an ordinal is as often a rank or a
