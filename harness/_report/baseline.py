@@ -81,3 +81,77 @@ def compare_with_baseline(
                 )
             )
     return regressions
+
+
+@dataclass(frozen=True)
+class Drift:
+    """An answer that changed beyond noise since the baseline: the case part, the verdict and the diffs."""
+
+    case: str
+    part: str
+    level: str
+    summary: str
+    text_diff: str = ""
+    json_diff: str = ""
+
+    def line(self) -> str:
+        """One terminal line."""
+        return f"drift: {self.case} [{self.part}]: {self.level}: {self.summary}"
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Every answer compared with the baseline's, and those that drifted."""
+
+    compared: int
+    drifted: list[Drift]
+
+    def headline(self) -> str:
+        """``12 of 240 answers changed beyond noise``."""
+        return f"{len(self.drifted)} of {self.compared} answers changed beyond noise"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``baseline.drift`` section of run.json."""
+        return {"compared": self.compared, "drifted": [d.__dict__ for d in self.drifted]}
+
+
+def compare_answers(run: dict[str, Any], baseline: dict[str, Any]) -> DriftReport:
+    """Each QA and prod answer of ``run`` against the baseline's, at the case's level and within its noise.
+
+    A part's ``compare`` key (its golden output's level, threshold and ignored paths, else its parity's) says how;
+    turn by turn of the first repeat. Answers missing on either side (not delivered, deselected, new) are not
+    compared: a part that stopped delivering is a regression already.
+    """
+    from harness._verdict._golden import compare_with_baseline_output  # lazy: parity pulls in the checks
+
+    before = {(c["case"], part): e for c, part, e in parts(baseline)}
+    compared = 0
+    drifted: list[Drift] = []
+    for case, part, entry in parts(run):
+        how = entry.get("compare")
+        old = before.get((case["case"], part))
+        if part == "parity" or how is None or old is None:
+            continue
+        for was, now in zip(_answers(old), _answers(entry), strict=False):
+            compared += 1
+            report = compare_with_baseline_output(
+                was, now, level=how["level"], threshold=how["threshold"], ignore=list(how.get("ignore", []))
+            )
+            if not report.passed:
+                drifted.append(
+                    Drift(case["case"], part, report.level, report.summary, report.text_diff, report.json_diff)
+                )
+    return DriftReport(compared, drifted)
+
+
+def _answers(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outcome records of a part's first repeat, one per turn, while each turn was answered."""
+    runs = entry.get("runs") or []
+    turns = runs[0].get("turns", []) if runs else []
+    answered = []
+    for turn in turns:
+        outcome = turn.get("outcome") or {}
+        if outcome.get("status") is None:
+            break
+        answered.append(outcome)
+    return answered
