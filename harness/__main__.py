@@ -1,4 +1,5 @@
-"""``harness`` command line: ``harness schema [case-file|service-spec] [--write]``, ``harness merge``."""
+"""``harness`` command line: ``harness schema [case-file|service-spec] [--write]``, ``harness merge``,
+``harness record`` and ``harness import-har`` (cases from traffic)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_REPORT_DIR")
     merge.add_argument("-o", "--output", type=Path, default=Path("reports"), help="Where to write (default: reports)")
+    from harness._record._cli import add_commands  # argparse only; the recorder loads when a command runs
+
+    add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("record", "import-har"):
+        from harness._record._cli import run
+
+        return run(args)
     if args.command == "merge":
         return _merge(args.shards, args.output)
     from harness._model._schema import SCHEMA_FILES, render  # lazy: the schema pulls in pydantic and the checks

@@ -19,6 +19,7 @@ class Exchange:
     method: str
     path: str
     """The path without the query string."""
+    query: str = ""
     request_headers: dict[str, str] = field(default_factory=dict)
     """Kept to send samples of the same request; never written anywhere."""
     request_body: bytes = b""

@@ -46,7 +46,7 @@ def golden_from(outcomes: Sequence[Outcome], *, level: GoldenLevel | None = None
         level=level or learned,
         threshold=threshold,
         ignore=ignore,
-        endpoint=first.endpoint if first.endpoint in ("qa", "prod") else None,  # type: ignore[arg-type]
+        endpoint=first.endpoint if first.endpoint in ("qa", "prod") else None,
         samples=len(outcomes),
         self_similarity=None if self_similarity is None else round(self_similarity, 3),
     )

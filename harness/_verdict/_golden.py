@@ -20,15 +20,20 @@ GOLDEN_DELIVERY = "golden"
 """The delivery of a known-good outcome: never equal to an endpoint's, so envelopes are not compared."""
 
 
-def golden_outcome(golden: GoldenOutput, endpoint: str = "golden") -> Outcome:
-    """The golden output as an ``Outcome`` (a missing status counts as 200)."""
+def golden_outcome(golden: GoldenOutput, metadata: dict[str, Any] | None = None) -> Outcome:
+    """The golden output as an ``Outcome`` (a missing status counts as 200).
+
+    A golden output keeps no metadata (a model version is expected to change): ``metadata`` is the compared
+    outcome's, so the diff shows only what the golden output says.
+    """
     return Outcome(
-        endpoint=endpoint,
+        endpoint="golden",
         delivery=GOLDEN_DELIVERY,
         status=golden.status if golden.status is not None else 200,
         body=golden.body,
         text=golden.text,
         sources=golden.sources,
+        metadata=dict(metadata or {}),
     )
 
 
@@ -36,7 +41,7 @@ def compare_golden(golden: GoldenOutput, outcome: Outcome, *, similarity: TextSi
     """``outcome`` against the golden output at the golden's level, threshold and ignored paths."""
     return compare(
         golden.level,
-        golden_outcome(golden),
+        golden_outcome(golden, outcome.metadata),
         outcome,
         threshold=golden.threshold,
         ignore_paths=golden.ignore,

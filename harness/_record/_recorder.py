@@ -1,0 +1,229 @@
+"""Observed exchanges to cases: the endpoint matched, the input recovered and scrubbed, the answer kept.
+
+Every request is accounted for: a case recorded, a duplicate of an input already recorded, left out by
+the sampling rate or the case limit, or not mappable (with the reason), so the summary adds up to the
+requests seen. The case file is rewritten after every new case (atomically), so stopping the recording at
+any moment leaves a valid file with everything recorded until then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness._delivery._outcome import Outcome
+from harness._model._case import GoldenLevel
+from harness._model._spec import ServiceSpec
+from harness._record._casefile import render_case_file, write_atomically
+from harness._record._exchange import Exchange, outcome_of, output_observed
+from harness._record._inverse import Unmappable, recover_input
+from harness._record._noise import golden_from
+from harness._record._privacy import Scrubber
+
+DEFAULT_MAX_BODY_BYTES = 1024**2
+"""Largest request or response body recorded (bigger ones pass through the proxy whole, unrecorded)."""
+
+
+@dataclass
+class RecordSettings:
+    """How a recording samples, bounds and writes what it sees."""
+
+    out: Path
+    sample_rate: float = 1.0
+    max_cases: int | None = None
+    samples: int = 1
+    """Answers per input: with 2 or more, the noise between them is learned (sync and SSE endpoints)."""
+    level: GoldenLevel | None = None
+    """Force the golden outputs' level; None: learned (normalized, or semantic when the answers vary)."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    source: str = ""
+    """Where the traffic came from, for the file's header (an upstream URL, a HAR file)."""
+    seed: int | None = None
+    """Seed of the sampling decisions (tests); None: random."""
+
+
+@dataclass
+class Plan:
+    """A request the spec maps to a case: what the recorder needs once the answers are in."""
+
+    endpoint: str
+    key: str
+    input: Any
+    exchange: Exchange
+    outcome: Outcome
+
+
+@dataclass
+class Tally:
+    """What became of every request seen."""
+
+    requests: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    sampled_out: int = 0
+    over_limit: int = 0
+    unmapped: Counter[str] = field(default_factory=Counter)
+    """Reasons a request could not become a case, counted."""
+
+    def lines(self) -> list[str]:
+        """The summary, one line per kind, reasons listed most frequent first."""
+        lines = [
+            f"{self.requests} request(s) seen: {self.recorded} case(s) recorded, {self.duplicates} duplicate "
+            f"input(s), {self.sampled_out} left out by the sampling rate, {self.over_limit} over the case limit, "
+            f"{sum(self.unmapped.values())} not mappable"
+        ]
+        lines += [f"  not mappable ({count}): {reason}" for reason, count in self.unmapped.most_common()]
+        return lines
+
+
+class Recorder:
+    """Turns exchanges with one service into the cases of one file; thread-safe."""
+
+    def __init__(self, spec: ServiceSpec, settings: RecordSettings, scrubber: Scrubber | None = None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.scrubber = scrubber or Scrubber()
+        self.tally = Tally()
+        self._cases: dict[str, dict[str, Any]] = {}
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._random = random.Random(settings.seed)
+        self._started = datetime.now(UTC).isoformat(timespec="seconds")
+
+    # ---------------------------------------------------------------- matching
+
+    def endpoint_of(self, method: str, path: str) -> str | None:
+        """Which endpoint of the spec a request is for (QA first), or None."""
+        for name in ("qa", "prod"):
+            endpoint = self.spec.endpoint(name)
+            if endpoint.method == method.upper() and endpoint.path.rstrip("/") == path.rstrip("/"):
+                return name
+        return None
+
+    def wants_samples(self, plan: Plan) -> int:
+        """How many more answers to ask for ``plan``'s request (only where the response is the output)."""
+        if self.settings.samples < 2 or plan.outcome.delivery not in ("sync", "sse") or not plan.outcome.succeeded:
+            return 0
+        return self.settings.samples - 1
+
+    def plan(self, exchange: Exchange) -> Plan | None:
+        """A plan to record ``exchange`` as a case, or None with the reason counted."""
+        with self._lock:
+            self.tally.requests += 1
+            plan = self._plan(exchange)
+            if plan is not None:
+                self._pending.add(plan.key)
+            return plan
+
+    def _plan(self, exchange: Exchange) -> Plan | None:
+        endpoint = self.endpoint_of(exchange.method, exchange.path)
+        if endpoint is None:
+            return self._unmapped(self._why_not_endpoint(exchange))
+        spec = self.spec.endpoint(endpoint)
+        for name in ("authorization", "x-api-key", "api-key"):
+            if exchange.header(name):
+                value = exchange.header(name)
+                self.scrubber.add_secret(value.partition(" ")[2] or value)
+        if len(exchange.request_body) > self.settings.max_body_bytes:
+            return self._unmapped(f"request body over the recording bound ({self.settings.max_body_bytes:,} bytes)")
+        if exchange.truncated or len(exchange.response_body) > self.settings.max_body_bytes:
+            return self._unmapped(f"response over the recording bound ({self.settings.max_body_bytes:,} bytes)")
+        if exchange.status is None:
+            return self._unmapped("no response from the service")
+        try:
+            body = json.loads(exchange.request_body) if exchange.request_body else None
+        except ValueError:
+            return self._unmapped(f"{endpoint} request body is not JSON")
+        try:
+            case_input = recover_input(spec, body)
+        except Unmappable as exc:
+            return self._unmapped(f"{endpoint}: {exc}")
+        if not isinstance(case_input, dict):
+            return self._unmapped(f"{endpoint}: the input recovered is not an object (case input is a mapping)")
+        case_input = self.scrubber.scrub(case_input)
+        key = hashlib.sha256(json.dumps(case_input, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        outcome = outcome_of(exchange, spec, endpoint)
+        known = self._cases.get(key)
+        observed = output_observed(outcome)
+        if key in self._pending or (known is not None and ("golden" in known or not observed)):
+            self.tally.duplicates += 1
+            return None
+        if known is None:
+            if self.settings.max_cases is not None and len(self._cases) + len(self._pending) >= self.settings.max_cases:
+                self.tally.over_limit += 1
+                return None
+            if self.settings.sample_rate < 1.0 and self._random.random() >= self.settings.sample_rate:
+                self.tally.sampled_out += 1
+                return None
+        return Plan(endpoint, key, case_input, exchange, outcome)
+
+    def _why_not_endpoint(self, exchange: Exchange) -> str:
+        for name in ("qa", "prod"):
+            poll = self.spec.endpoint(name).poll
+            if poll is not None:
+                stems = [p.path.split("{id}")[0] for p in (poll.status, poll.result) if p is not None]
+                if any(stem and exchange.path.startswith(stem.rstrip("/")) for stem in stems):
+                    return f"a {name} job poll (passed through; the job's request is the case)"
+        return f"no endpoint of {self.spec.service!r} at {exchange.method} {exchange.path}"
+
+    def _unmapped(self, reason: str) -> Plan | None:
+        self.tally.unmapped[reason] += 1
+        return None
+
+    # ---------------------------------------------------------------- recording
+
+    def record(self, plan: Plan, samples: list[Outcome] | None = None) -> dict[str, Any]:
+        """Record ``plan`` with the extra answers to its request, write the file, return the case."""
+        with self._lock:
+            self._pending.discard(plan.key)
+            case = self._cases.get(plan.key)
+            if case is None:
+                case = {"id": f"rec-{plan.key[:10]}", "description": "", "input": plan.input}
+                self._cases[plan.key] = case
+                self.tally.recorded += 1
+            exchange, outcome = plan.exchange, plan.outcome
+            said = f"{plan.endpoint}: {exchange.method} {exchange.path} -> {exchange.status}"
+            if output_observed(outcome):
+                golden = golden_from([outcome, *(samples or [])], level=self.settings.level, scrub=self.scrubber.scrub)
+                case["golden"] = golden.model_dump(exclude_none=True, exclude_defaults=False)
+                if not outcome.succeeded:
+                    case["checks"] = [{"status": outcome.status}]
+                case["description"] = f"recorded from {said}"
+            elif not case["description"]:
+                case["description"] = f"recorded from {said}; output not observed (delivered elsewhere)"
+            self._write()
+            return case
+
+    def abandon(self, plan: Plan) -> None:
+        """A planned request that could not be completed (the client went away): counted, not recorded."""
+        with self._lock:
+            self._pending.discard(plan.key)
+            self.tally.unmapped["the exchange did not complete"] += 1
+
+    def write(self) -> None:
+        """Write the case file now (also when nothing was recorded: the file says so)."""
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        header = [
+            f"Recorded by `harness record` from {self.settings.source or 'traffic'} since {self._started}.",
+            "Inputs are scrubbed: credentials masked, emails and phone numbers replaced by stand-ins.",
+            *self.tally.lines(),
+        ]
+        cases = [_ordered(case) for case in self._cases.values()]
+        write_atomically(self.settings.out, render_case_file(self.spec.service, cases, header))
+
+
+_CASE_KEY_ORDER = ("id", "description", "input", "checks", "golden")
+
+
+def _ordered(case: dict[str, Any]) -> dict[str, Any]:
+    return {key: case[key] for key in _CASE_KEY_ORDER if key in case}
