@@ -66,6 +66,8 @@ class Tally:
 
     requests: int = 0
     recorded: int = 0
+    completed: int = 0
+    """Answers that gave a case recorded without output (a callback job's) its golden output."""
     duplicates: int = 0
     sampled_out: int = 0
     over_limit: int = 0
@@ -75,7 +77,8 @@ class Tally:
     def lines(self) -> list[str]:
         """The summary, one line per kind, reasons listed most frequent first."""
         lines = [
-            f"{self.requests} request(s) seen: {self.recorded} case(s) recorded, {self.duplicates} duplicate "
+            f"{self.requests} request(s) seen: {self.recorded} case(s) recorded, {self.completed} golden output(s) "
+            f"added to a case recorded without one, {self.duplicates} duplicate "
             f"input(s), {self.sampled_out} left out by the sampling rate, {self.over_limit} over the case limit, "
             f"{sum(self.unmapped.values())} not mappable"
         ]
@@ -93,6 +96,8 @@ class Recorder:
         self.tally = Tally()
         self._cases: dict[str, dict[str, Any]] = {}
         self._pending: set[str] = set()
+        self._order: list[str] = []
+        """Keys in the order their requests arrived: the file lists cases so, whenever their samples end."""
         self._lock = threading.Lock()
         self._random = random.Random(settings.seed)
         self._started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -162,6 +167,8 @@ class Recorder:
             if self.settings.sample_rate < 1.0 and self._random.random() >= self.settings.sample_rate:
                 self.tally.sampled_out += 1
                 return None
+        if known is None:
+            self._order.append(key)
         return Plan(endpoint, key, case_input, exchange, outcome)
 
     def _why_not_endpoint(self, exchange: Exchange) -> str:
@@ -188,11 +195,13 @@ class Recorder:
                 case = {"id": f"rec-{plan.key[:10]}", "description": "", "input": plan.input}
                 self._cases[plan.key] = case
                 self.tally.recorded += 1
+            else:
+                self.tally.completed += 1
             exchange, outcome = plan.exchange, plan.outcome
             said = f"{plan.endpoint}: {exchange.method} {exchange.path} -> {exchange.status}"
             if output_observed(outcome):
                 golden = golden_from([outcome, *(samples or [])], level=self.settings.level, scrub=self.scrubber.scrub)
-                case["golden"] = golden.model_dump(exclude_none=True, exclude_defaults=False)
+                case["golden"] = {"level": golden.level, **golden.model_dump(exclude_none=True, exclude_defaults=True)}
                 if not outcome.succeeded:
                     case["checks"] = [{"status": outcome.status}]
                 case["description"] = f"recorded from {said}"
@@ -218,7 +227,7 @@ class Recorder:
             "Inputs are scrubbed: credentials masked, emails and phone numbers replaced by stand-ins.",
             *self.tally.lines(),
         ]
-        cases = [_ordered(case) for case in self._cases.values()]
+        cases = [_ordered(self._cases[key]) for key in self._order if key in self._cases]
         write_atomically(self.settings.out, render_case_file(self.spec.service, cases, header))
 
 
