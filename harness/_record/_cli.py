@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,7 +120,7 @@ def _spec(path: Path) -> ServiceSpec:
 
 def _record(args: argparse.Namespace) -> int:
     from harness._record._proxy import RecordingProxy, serve_options  # lazy: starlette and uvicorn
-    from harness.serving import bind, quiet_config
+    from harness.serving import ServerThread, bind, quiet_config
 
     upstream = urlsplit(args.upstream)
     if upstream.scheme not in ("http", "https") or not upstream.netloc:
@@ -133,24 +135,33 @@ def _record(args: argparse.Namespace) -> int:
         sock = bind(host, int(port_text))
     except OSError as exc:
         raise HarnessUsageError(f"--listen {args.listen}: cannot listen there ({exc.strerror})") from None
-    import uvicorn
-
     proxy = RecordingProxy(args.upstream, recorder, timeout_s=args.timeout)
     recorder.write()  # a valid (empty) case file from the first moment
-    print(
-        f"harness record: http://{args.listen} -> {shown_upstream}; recording {recorder.spec.service} cases to "
-        f"{recorder.settings.out}; Ctrl-C to stop",
-        flush=True,
-    )
-    server = uvicorn.Server(quiet_config(proxy.app, **serve_options()))
+    server = ServerThread([(quiet_config(proxy.app, **serve_options()), sock)], name="harness-record")
+    stop = threading.Event()
+    # The server runs on a thread and the main thread waits for a signal: uvicorn re-raises the signals it
+    # catches itself, which would end the process before the summary (and, for SIGTERM, without cleanup).
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run(sockets=[sock])  # returns on SIGINT or SIGTERM, after in-flight requests finish (bounded)
+        try:
+            server.start()
+        except RuntimeError as exc:
+            raise HarnessUsageError(f"--listen {args.listen}: the proxy did not start ({exc})") from None
+        print(
+            f"harness record: http://{args.listen} -> {shown_upstream}; recording {recorder.spec.service} cases to "
+            f"{recorder.settings.out}; Ctrl-C to stop",
+            flush=True,
+        )
+        while not stop.wait(0.5) and server.running:
+            pass
     finally:
-        sock.close()
+        server.stop(timeout_s=10.0)  # in-flight exchanges finish, pending samples get a short grace (bounded)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         recorder.write()
         for line in recorder.tally.lines():
             print(line)
-        print(f"wrote {recorder.settings.out}")
+        print(f"wrote {recorder.settings.out}", flush=True)
     return 0
 
 
