@@ -28,18 +28,17 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def render_case_file(service: str, cases: Sequence[dict[str, Any]], header: Sequence[str]) -> str:
-    """The case file's text: comment lines, then ``service`` and ``cases``."""
+def render_case(case: dict[str, Any]) -> str:
+    """One case as an item of the ``cases:`` list (rendered once per case: the file is these, joined)."""
+    return yaml.dump([case], Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+
+
+def render_case_file(service: str, rendered_cases: Sequence[str], header: Sequence[str]) -> str:
+    """The case file's text: comment lines, ``service``, then the cases ``render_case`` rendered."""
     comments = "".join(f"# {line}\n" if line else "#\n" for line in header)
-    body = yaml.dump(
-        {"service": service, "cases": list(cases)},
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=120,
-        default_flow_style=False,
-    )
-    return comments + body
+    name = yaml.dump({"service": service}, Dumper=_Dumper, allow_unicode=True, width=120)
+    cases = "cases:\n" + "".join(rendered_cases) if rendered_cases else "cases: []\n"
+    return comments + name + cases
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from harness._delivery._outcome import Outcome
 from harness._record._exchange import Exchange, outcome_of
 from harness._record._recorder import Plan, Recorder
+from harness.serving import bind
 
 _HOP_BY_HOP = frozenset(
     {
@@ -125,20 +127,24 @@ class RecordingProxy:
                 self._observe(exchange)
 
     def _observe(self, exchange: Exchange) -> None:
-        plan = self.recorder.plan(exchange)
-        if plan is not None:
-            task = asyncio.get_running_loop().create_task(self._finish(plan))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        # Parsing, scrubbing and writing are CPU and disk work: on a thread, never on the loop that relays.
+        task = asyncio.get_running_loop().create_task(self._record(exchange))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _finish(self, plan: Plan) -> None:
-        """Send the samples, then record (the file write off the loop)."""
+    async def _record(self, exchange: Exchange) -> None:
+        """Plan the case, send the samples, record it."""
+        plan: Plan | None = None
         try:
+            plan = await asyncio.to_thread(self.recorder.plan, exchange)
+            if plan is None:
+                return
             samples = [await self._sample(plan) for _ in range(self.recorder.wants_samples(plan))]
             await asyncio.to_thread(self.recorder.record, plan, [s for s in samples if s is not None])
         except Exception:  # a recording must never take the proxy down
-            log.exception("harness record: could not record %s %s", plan.exchange.method, plan.exchange.path)
-            self.recorder.abandon(plan)
+            log.exception("harness record: could not record %s %s", exchange.method, exchange.path)
+            if plan is not None:
+                self.recorder.abandon(plan)
 
     async def _sample(self, plan: Plan) -> Outcome | None:
         """The same request again, its answer read whole (bounded); None if it fails."""
@@ -168,6 +174,17 @@ class RecordingProxy:
         again.response_headers = dict(response.headers)
         again.response_body = b"".join(chunks)
         return outcome_of(again, self.recorder.spec.endpoint(plan.endpoint), plan.endpoint)
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """The proxy's socket, with Nagle's algorithm off for the connections it accepts (Linux inherits it).
+
+    A relayed response goes out in several writes (headers, body chunks, the end); with Nagle on, a write
+    after the first waits for the client's delayed ACK: 40 ms added to every small response.
+    """
+    sock = bind(host, port)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def serve_options() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 from harness._delivery._outcome import Outcome
 from harness._model._case import GoldenLevel
 from harness._model._spec import ServiceSpec
-from harness._record._casefile import render_case_file, write_atomically
+from harness._record._casefile import render_case, render_case_file, write_atomically
 from harness._record._exchange import Exchange, outcome_of, output_observed
 from harness._record._inverse import Unmappable, recover_input
 from harness._record._noise import golden_from
@@ -96,9 +96,14 @@ class Recorder:
         self.tally = Tally()
         self._cases: dict[str, dict[str, Any]] = {}
         self._pending: set[str] = set()
+        self._rendered: dict[str, str] = {}
+        """Each case's YAML, rendered once: rewriting the file costs a join, not a dump of every case."""
         self._order: list[str] = []
         """Keys in the order their requests arrived: the file lists cases so, whenever their samples end."""
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        """Held while the file is replaced: planning never waits for a disk."""
+        self._latest = ""
         self._random = random.Random(settings.seed)
         self._started = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -153,7 +158,7 @@ class Recorder:
         if not isinstance(case_input, dict):
             return self._unmapped(f"{endpoint}: the input recovered is not an object (case input is a mapping)")
         case_input = self.scrubber.scrub(case_input)
-        key = hashlib.sha256(json.dumps(case_input, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        key = self._key(case_input)
         outcome = outcome_of(exchange, spec, endpoint)
         known = self._cases.get(key)
         observed = output_observed(outcome)
@@ -170,6 +175,12 @@ class Recorder:
         if known is None:
             self._order.append(key)
         return Plan(endpoint, key, case_input, exchange, outcome)
+
+    def _key(self, case_input: dict[str, Any]) -> str:
+        """What makes two inputs the same: all of it but the conversation id (a replay sends a fresh one)."""
+        id_field = self.spec.conversation.id_field if self.spec.conversation else None
+        compared = {k: v for k, v in case_input.items() if k != id_field}
+        return hashlib.sha256(json.dumps(compared, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     def _why_not_endpoint(self, exchange: Exchange) -> str:
         for name in ("qa", "prod"):
@@ -207,8 +218,10 @@ class Recorder:
                 case["description"] = f"recorded from {said}"
             elif not case["description"]:
                 case["description"] = f"recorded from {said}; output not observed (delivered elsewhere)"
-            self._write()
-            return case
+            self._rendered[plan.key] = render_case(_ordered(case))
+            text = self._text()
+        self._write(text)
+        return case
 
     def abandon(self, plan: Plan) -> None:
         """A planned request that could not be completed (the client went away): counted, not recorded."""
@@ -219,16 +232,25 @@ class Recorder:
     def write(self) -> None:
         """Write the case file now (also when nothing was recorded: the file says so)."""
         with self._lock:
-            self._write()
+            text = self._text()
+        self._write(text)
 
-    def _write(self) -> None:
+    def _write(self, text: str) -> None:
+        """Replace the file with ``text`` unless a newer text has been written (writes race outside the lock)."""
+        with self._write_lock:
+            if text is self._latest:
+                write_atomically(self.settings.out, text)
+
+    def _text(self) -> str:
+        """The file's text now (under the lock); it becomes the latest to write."""
         header = [
             f"Recorded by `harness record` from {self.settings.source or 'traffic'} since {self._started}.",
             "Inputs are scrubbed: credentials masked, emails and phone numbers replaced by stand-ins.",
             *self.tally.lines(),
         ]
-        cases = [_ordered(self._cases[key]) for key in self._order if key in self._cases]
-        write_atomically(self.settings.out, render_case_file(self.spec.service, cases, header))
+        cases = [self._rendered[key] for key in self._order if key in self._rendered]
+        self._latest = render_case_file(self.spec.service, cases, header)
+        return self._latest
 
 
 _CASE_KEY_ORDER = ("id", "description", "input", "checks", "golden")

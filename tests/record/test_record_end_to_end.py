@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from harness._model._spec import parse_service_spec
-from harness._record._proxy import RecordingProxy, serve_options
+from harness._record._proxy import RecordingProxy, listening_socket, serve_options
 from harness._record._recorder import Recorder, RecordSettings
-from harness.serving import ServerThread, bind, quiet_config
+from harness.serving import ServerThread, quiet_config
 from reference_services import RunningStack, start_stack
 from tests.support.callback_receiver import CallbackReceiver
 from tests.support.pytester_project import Project
@@ -48,7 +48,7 @@ class Proxy:
         self.recorder = Recorder(
             parse_service_spec(spec_path, spec_path.name), RecordSettings(out=out, samples=samples)
         )
-        sock = bind()
+        sock = listening_socket()
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         proxy = RecordingProxy(stack.base_url, self.recorder)
         self.server = ServerThread([(quiet_config(proxy.app, **serve_options()), sock)], name="record-proxy")
