@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from harness._model._case import parse_case_file, resolve_cases
-from harness._model._spec import ServiceSpec
+from harness._model._spec import ConversationSpec, ServiceSpec
 from harness._record._exchange import Exchange
 from harness._record._recorder import Recorder, RecordSettings
 
@@ -118,3 +118,10 @@ def test_the_file_on_disk_is_complete_after_every_case(tmp_path: Path) -> None:
         record_all(recorder, qa({"message": f"m{n}"}))
         assert len(cases_of(out)) == n + 1  # what an interrupted recording leaves
     assert [p.name for p in tmp_path.iterdir()] == ["recorded.yaml"]  # no temporary file left behind
+
+
+def test_the_conversation_id_does_not_make_an_input_new(tmp_path: Path) -> None:
+    spec = SPEC.model_copy(update={"conversation": ConversationSpec(id_field="conversation_id")})
+    recorder = Recorder(spec, RecordSettings(out=tmp_path / "d.yaml"))
+    record_all(recorder, *(qa({"message": "hi", "conversation_id": f"c{n}"}) for n in range(3)))
+    assert (recorder.tally.recorded, recorder.tally.duplicates) == (1, 2)
