@@ -59,8 +59,8 @@ if TYPE_CHECKING:
     from harness._verdict._parity import (
         ParityReport,
         compare_with_noise,
-        register_text_structure,
     )
+    from harness._verdict._structures import register_text_structure
 
 _EXPORTS = {
     "harness._run._api": (
@@ -101,8 +101,8 @@ _EXPORTS = {
     "harness._verdict._parity": (
         "ParityReport",
         "compare_with_noise",
-        "register_text_structure",
     ),
+    "harness._verdict._structures": ("register_text_structure",),
     "harness._run._target": ("Target",),
     "harness._model._spec": ("ServiceSpec",),
 }

@@ -58,20 +58,13 @@ class Settings(BaseModel):
     @field_validator("faults", mode="before")
     @classmethod
     def _known_faults(cls, value: object) -> frozenset[str]:
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, (list, tuple, set, frozenset)):
-            raise ValueError("faults must be a list of fault names")
-        return validate_faults(str(v) for v in value)
+        return validate_faults(_names(value, "faults must be a list of fault names"))
 
     @field_validator("callback_allowed_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> frozenset[str]:
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, (list, tuple, set, frozenset)):
-            raise ValueError("callback_allowed_hosts must be a list of host names")
-        return frozenset(str(h).strip().lower().strip("[]") for h in value if str(h).strip())
+        names = _names(value, "callback_allowed_hosts must be a list of host names")
+        return frozenset(h.strip().lower().strip("[]") for h in names if h.strip())
 
     @field_validator("callback_secret")
     @classmethod
@@ -90,3 +83,12 @@ class Settings(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+
+def _names(value: object, error: str) -> list[str]:
+    """A list of names from a list or a comma-separated string (an environment variable)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise ValueError(error)
+    return [str(v) for v in value]

@@ -40,6 +40,8 @@ class _Job:
     id: str | None = None
     status: Any = None
     polls: int = 0
+    said: str = ""
+    """The status body that reported a failure, masked and clipped."""
 
 
 class PollAdapter:
@@ -103,6 +105,17 @@ class PollAdapter:
             return
         if spec.result is not None:
             await self._fetch(client, request, outcome, job, spec, failed, started)
+        if failed:
+            # Named whatever the result route answers (a 200 with null must not pass), in the job's own words; a
+            # case that expects an error takes the failed job as its answer (the runner decides that).
+            result = f"; its result answered {outcome.status}: {quote_body(outcome.body, request.secrets)}"
+            outcome.problems.append(
+                Problem(
+                    "job_failed",
+                    f"job {job.id} ended with status {job.status!r} at {spec.status.pointer}: {job.said}"
+                    + (result if spec.result is not None else ""),
+                )
+            )
         if is_success(outcome.status) and not failed:
             extract_output(outcome, request.spec.output)
 
@@ -127,15 +140,7 @@ class PollAdapter:
             if job.status in status.success:
                 return False
             if job.status in status.failure:
-                # Named whatever the result route answers later (a 200 with null must not pass), with the job's
-                # own words; a case that expects an error takes the failed job as its answer (the runner says so).
-                outcome.problems.append(
-                    Problem(
-                        "job_failed",
-                        f"job {job.id} ended with status {job.status!r} at {status.pointer}: "
-                        f"{quote_body(outcome.body, request.secrets)}",
-                    )
-                )
+                job.said = quote_body(outcome.body, request.secrets)
                 return True
             if status.pending and job.status not in status.pending:
                 expected = [*status.pending, *status.success, *status.failure]

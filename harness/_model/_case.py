@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness._errors import CaseFileError
 from harness._model._dataset import ROW_NUMBER, MissingColumn, Row, Template, read_rows, row_marks
+from harness._model._numbers import Fraction, NoiseSamples, Repeat, Seconds
 from harness._model._validation import StrictModel, validation_error
 from harness._model._yaml import KeyPath, LocatedDocument, read_located
 
@@ -32,16 +34,17 @@ class ParitySpec(StrictModel):
     level: ParityLevel = Field(
         "structural", description="exact, normalized, structural, semantic (embeddings), lexical or none."
     )
-    threshold: float = Field(0.8, ge=0, le=1, description="semantic and lexical: minimum similarity.")
+    threshold: Fraction | None = Field(
+        None,
+        description="semantic and lexical: minimum similarity (default: semantic 0.45 by embeddings, lexical 0.8).",
+    )
     ignore: list[str] = Field(default_factory=list, description="JSON paths the body comparison ignores.")
-    noise_samples: int = Field(
+    noise_samples: NoiseSamples = Field(
         0,
-        ge=0,
-        le=20,
         description="Noise-aware parity: call each endpoint this many times (>= 2) and judge the QA-vs-prod "
         "difference against each endpoint's variation with itself.",
     )
-    margin: float = Field(0.05, ge=0, le=1, description="Noise-aware: allowed shortfall below self-similarity.")
+    margin: Fraction = Field(0.05, description="Noise-aware: allowed shortfall below self-similarity.")
 
 
 GoldenLevel = Literal["exact", "normalized", "structural", "semantic", "lexical"]
@@ -89,9 +92,9 @@ class Defaults(StrictModel):
 
     checks: list[CheckSpec] = Field(default_factory=list)
     parity: ParityLevel | ParitySpec | None = None
-    timeout_s: float | None = Field(None, gt=0)
-    repeat: int | None = Field(None, ge=1, le=100)
-    min_pass_rate: float | None = Field(None, ge=0, le=1)
+    timeout_s: Seconds | None = None
+    repeat: Repeat | None = None
+    min_pass_rate: Fraction | None = None
     marks: list[Mark] = Field(default_factory=list)
     headers: dict[str, str | None] = Field(default_factory=dict)
 
@@ -117,9 +120,9 @@ class Case(StrictModel):
     parity: ParityLevel | ParitySpec | None = Field(
         None, description="How QA and prod must agree: a level, or {level, threshold, ignore, noise_samples, margin}."
     )
-    repeat: int | None = Field(None, ge=1, le=100, description="Run the case this many times.")
-    min_pass_rate: float | None = Field(None, ge=0, le=1, description="Share of repeats that must pass.")
-    timeout_s: float | None = Field(None, gt=0, description="Bound on each delivery, in seconds.")
+    repeat: Repeat | None = Field(None, description="Run the case this many times.")
+    min_pass_rate: Fraction | None = Field(None, description="Share of repeats that must pass.")
+    timeout_s: Seconds | None = Field(None, description="Bound on each delivery, in seconds.")
     marks: list[Mark] = Field(default_factory=list, description="pytest marks: names, or {skip: why}, {xfail: why}.")
     golden: GoldenOutput | None = Field(
         None,
@@ -384,6 +387,14 @@ def _checks_of(
                 f"unknown check {name!r} in case {case_id!r}",
                 f"{hint} (known checks: {', '.join(known)})",
             )
+        if _has_non_finite(arg):
+            # YAML reads .inf, .nan and 1.0e+999 as floats that JSON Schema's "number" accepts: a budget
+            # of infinity bounds nothing.
+            raise error(
+                (*loc, position),
+                f"check {name!r} in case {case_id!r}: bad argument {arg!r}: numbers must be finite",
+                "give a finite number",
+            )
         problems = arg_errors(name, arg)
         if problems:
             raise error(
@@ -393,6 +404,17 @@ def _checks_of(
             )
         out.append((name, arg))
     return tuple(out)
+
+
+def _has_non_finite(value: Any) -> bool:
+    """True if ``value`` or anything in it is an infinite or NaN float."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def _cached(arg_errors: _ArgErrors) -> _ArgErrors:
@@ -480,7 +502,8 @@ def _cases_of(parsed: CaseFile, doc: LocatedDocument) -> Iterable[tuple[Case, _O
     dataset = parsed.dataset
     display = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path.replace("\\", "/")), dataset.file))
     base = doc.file.parent if doc.file is not None else Path(doc.path).parent
-    rows = read_rows(base / dataset.file, display, json_cells=dataset.json_cells)
+    named_at = (doc.path, doc.line_of(("dataset", "file")))
+    rows = read_rows(base / dataset.file, display, json_cells=dataset.json_cells, named_at=named_at)
     template = Template(parsed.template, _TEXT_FIELDS)
     numbered = ROW_NUMBER in template.columns
     for row in rows:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._errors import CaseFileError
-from harness._model._yaml import KeyPath, _decode
+from harness._model._yaml import KeyPath, _decode, line_of_byte
 
 __all__ = ["MAX_DATASET_BYTES", "MAX_DATASET_ROWS", "MissingColumn", "Row", "Template", "read_rows", "row_marks"]
 
@@ -130,14 +130,21 @@ def row_marks(value: Any) -> list[Any] | None:
 # ---------------------------------------------------------------- reading rows
 
 
-def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]:
-    """The rows of a ``.jsonl`` / ``.ndjson`` or ``.csv`` file; ``CaseFileError`` naming ``display:line``."""
+def read_rows(
+    path: Path, display: str, *, json_cells: bool = True, named_at: tuple[str, int | None] | None = None
+) -> list[Row]:
+    """The rows of a ``.jsonl`` / ``.ndjson`` or ``.csv`` file; ``CaseFileError`` naming ``display:line``.
+
+    ``named_at`` is the file and line that name the dataset (the case file's ``dataset: file:``): a dataset
+    that cannot be read at all, or has an unknown format, is reported there.
+    """
+    at_file, at_line = named_at or (display, None)
     suffix = path.suffix.lower()
     if suffix not in {".jsonl", ".ndjson", ".csv"}:
         raise CaseFileError(
-            display,
-            None,
-            f"unknown dataset format {path.suffix!r}",
+            at_file,
+            at_line,
+            f"dataset {display}: unknown dataset format {path.suffix!r}",
             "use a .jsonl (one JSON object a line) or .csv file",
         )
     split = "split it into several datasets, each with its own case file"
@@ -145,13 +152,17 @@ def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]
         size = path.stat().st_size
         if size > MAX_DATASET_BYTES:
             limit = MAX_DATASET_BYTES // 1024 // 1024
+            line = line_of_byte(path, MAX_DATASET_BYTES)
             raise CaseFileError(
-                display, None, f"dataset is {size / 1024 / 1024:.1f} MB; the limit is {limit} MB", split
+                display,
+                line,
+                f"dataset is {size / 1024 / 1024:.1f} MB; the limit is {limit} MB, passed at line {line}",
+                split,
             )
         text = _decode(path.read_bytes(), display)
     except OSError as exc:
         raise CaseFileError(
-            display, None, f"cannot read dataset: {exc}", "check 'dataset: file:' in the case file"
+            at_file, at_line, f"cannot read dataset {display}: {exc.strerror or exc}", "check 'dataset: file:'"
         ) from None
     rows = _jsonl_rows(text, display) if suffix != ".csv" else _csv_rows(text, display, json_cells=json_cells)
     out: list[Row] = []
@@ -160,9 +171,7 @@ def read_rows(path: Path, display: str, *, json_cells: bool = True) -> list[Row]
             raise CaseFileError(display, row.line, f"more than {MAX_DATASET_ROWS:,} rows", split)
         out.append(row)
     if not out:
-        raise CaseFileError(
-            display, None, "the dataset has no rows", "add rows, or remove 'dataset:' from the case file"
-        )
+        raise CaseFileError(display, 1, "the dataset has no rows", "add rows, or remove 'dataset:' from the case file")
     return out
 
 

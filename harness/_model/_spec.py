@@ -13,10 +13,13 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from harness._errors import CaseFileError
+from harness._model._numbers import HttpStatus, NegativeCount, Seconds
 from harness._model._pointer import parse_pointer
 from harness._model._presets import PRESET_ARG_SCHEMAS, PRESETS, deep_merge, expand_preset
 from harness._model._validation import StrictModel, validation_error
@@ -40,6 +43,56 @@ def _pointer(value: str) -> str:
 
 
 Pointer = Annotated[str, AfterValidator(_pointer)]
+
+# RFC 3986 path and query characters, a %XX escape, or (poll paths) the job id's "{id}"; other text is
+# sent as is, so a space or a stray '{' would only fail once the request is built, case after case.
+_PATH_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2}|[^\x00-\x7f]")
+_ID = "{id}"
+
+
+def _path_problem(value: str, *, placeholder: bool) -> str | None:
+    """Why ``value`` is not a path a request can be sent to, or None."""
+    if not value.startswith("/"):
+        return "does not start with '/'"
+    at = 0
+    while at < len(value):
+        if placeholder and value.startswith(_ID, at):
+            at += len(_ID)
+            continue
+        char = value[at]
+        if char.isspace() or not char.isprintable():
+            return f"has a space at character {at + 1}" if char == " " else f"has {char!r} at character {at + 1}"
+        match = _PATH_CHAR.match(value, at)
+        if match is None:
+            if char in "{}":
+                allowed = "only '{id}', the job id, is replaced" if placeholder else "nothing is replaced in it"
+                return f"has {char!r} at character {at + 1}; {allowed}"
+            return f"has {char!r} at character {at + 1}, which a URL cannot hold as is"
+        at = match.end()
+    return None
+
+
+def _url_path(value: str, *, placeholder: bool = False) -> str:
+    """A path below the base URL as it is sent: '/' first, no spaces or other characters a URL cannot hold."""
+    problem = _path_problem(value, placeholder=placeholder)
+    if problem is None:
+        return value
+    example = "/" + "/".join(quote(part, safe="?=&") for part in re.split(r"[\s/]+", value) if part)
+    if placeholder:
+        example = example.replace(quote(_ID), _ID)
+    # Formatted here: pydantic would read the braces of a '{id}' in the message as its own placeholders.
+    raise PydanticCustomError(
+        "url_path",
+        f"not a URL path: it {problem}; write the path as sent below the base URL, e.g. {example!r} "
+        "(percent-encode other characters: a space is %20)",
+    )
+
+
+UrlPath = Annotated[str, AfterValidator(_url_path)]
+"""A path (and query) below the base URL, e.g. ``/examgenerator/create/qa``."""
+
+PollPath = Annotated[str, AfterValidator(lambda value: _url_path(value, placeholder=True))]
+"""A path below the base URL where ``{id}`` stands for the job id, e.g. ``/jobs/{id}``."""
 
 
 def _pointer_keys(value: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +214,7 @@ class PollRequest(StrictModel):
     """A request about a submitted job; the job id goes into the path (``{id}``) or a query parameter."""
 
     method: Literal["GET", "POST"] = Field("GET", description="HTTP method of the request.")
-    path: str = Field(description="Path below the base URL; '{id}' is replaced by the job id, e.g. /jobs/{id}.")
+    path: PollPath = Field(description="Path below the base URL; '{id}' is replaced by the job id, e.g. /jobs/{id}.")
     query: str | None = Field(None, description="Query parameter that carries the job id, e.g. task_id.")
 
     @model_validator(mode="after")
@@ -187,7 +240,7 @@ class PollStatus(PollRequest):
 class PollResult(PollRequest):
     """The request that fetches the result once the status says the job ended."""
 
-    not_ready: list[int] = Field(
+    not_ready: list[HttpStatus] = Field(
         default_factory=list, description="HTTP statuses that mean 'not ready yet' after success: poll again."
     )
 
@@ -198,8 +251,8 @@ class PollSpec(StrictModel):
     job_id: Pointer = Field(description="Pointer to the job id in the submit response, e.g. /task_id.")
     status: PollStatus = Field(description="The status request and how to read its answer.")
     result: PollResult | None = Field(None, description="Where the result is; omit when the status body holds it.")
-    interval_s: float = Field(0.1, gt=0, description="First wait between polls; doubles up to max_interval_s.")
-    max_interval_s: float = Field(2.0, gt=0, description="Longest wait between polls.")
+    interval_s: Seconds = Field(0.1, description="First wait between polls; doubles up to max_interval_s.")
+    max_interval_s: Seconds = Field(2.0, description="Longest wait between polls.")
 
 
 def _contains_input(template: Any) -> bool:
@@ -231,7 +284,7 @@ class EndpointSpec(StrictModel):
     model_config = ConfigDict(**StrictModel.model_config, json_schema_extra=_endpoint_schema)
 
     method: Literal["POST", "PUT", "GET"] = Field("POST", description="HTTP method of the request.")
-    path: str = Field(description="Path below the base URL, e.g. /examgenerator/create/qa.")
+    path: UrlPath = Field(description="Path below the base URL, e.g. /examgenerator/create/qa.")
     delivery: Delivery = Field(
         description="How the result comes back: sync (the response), sse (a stream), callback (a POST to the "
         "harness's receiver) or poll (a job polled for its status)."
@@ -309,9 +362,9 @@ class NegativeSpec(StrictModel):
         description="openapi: the request body schema in the OpenAPI document the target serves (read at run "
         "time); else a JSON Schema file of the request body, relative to this spec.",
     )
-    count: int = Field(20, ge=1, le=1000, description="How many negative cases (ids negative-0, negative-1, ...).")
+    count: NegativeCount = Field(20, description="How many negative cases (ids negative-0, negative-1, ...).")
     endpoint: Literal["qa", "prod"] = Field("qa", description="openapi: whose path's request body schema to use.")
-    openapi_path: str = Field("/openapi.json", description="openapi: where the target serves its OpenAPI document.")
+    openapi_path: UrlPath = Field("/openapi.json", description="openapi: where the target serves its OpenAPI document.")
 
 
 class ServiceSpec(StrictModel):

@@ -21,6 +21,8 @@ _FIXES = {
     "extra_forbidden": "remove it or correct its spelling",
     "missing": "add it",
     "literal_error": "use one of the allowed values",
+    "number_out_of_range": "give a number in that range",
+    "url_path": "correct the path",
 }
 
 

@@ -1,10 +1,10 @@
 """YAML loading that remembers where every value came from, so errors can name file:line.
 
 Case files come from pull requests, so loading is bounded: a file over ``MAX_FILE_BYTES`` is refused
-before it is parsed, aliases may repeat at most ``MAX_ALIAS_NODES`` values (a few hundred bytes of
-nested aliases otherwise expand to billions), recursive aliases and tags other than YAML's plain data
-types (``!!python/object…``) are refused, and text that is not UTF-8 is named by line and column.
-"""
+before it is read whole (at the line where it passes the limit), aliases may repeat at most
+``MAX_ALIAS_NODES`` values (a few hundred bytes of nested aliases otherwise expand to billions),
+recursive aliases and tags other than YAML's plain data types (``!!python/object…``) are refused, and
+text that is not UTF-8 is named by line and column."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ import yaml
 
 from harness._errors import CaseFileError
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_FILE_BYTES", "KeyPath", "LocatedDocument", "load_located", "read_located"]
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_FILE_BYTES",
+    "KeyPath",
+    "LocatedDocument",
+    "line_of_byte",
+    "load_located",
+    "read_located",
+]
 
 KeyPath = tuple[str | int, ...]
 """Where a value sits in a document: its keys and list indexes from the root."""
@@ -23,6 +31,9 @@ KeyPath = tuple[str | int, ...]
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ALIAS_NODES = 100_000
 """How many values aliases may add to a document beyond the ones written out."""
+
+_CHUNK = 1024 * 1024
+"""How much of an oversized file is read at once to find the line where it passes the limit."""
 
 _SYNTAX_FIX = "check indentation, quoting and ':' after keys"
 
@@ -103,7 +114,7 @@ def read_located(path: pathlib.Path, display: str) -> LocatedDocument:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _too_big(display, size)
+            raise _too_big(display, size, line_of_byte(path, MAX_FILE_BYTES))
         data = path.read_bytes()
     except OSError as exc:
         raise CaseFileError(display, None, f"cannot read file: {exc}") from None
@@ -116,7 +127,9 @@ def load_located(source: str | bytes, path: str) -> LocatedDocument:
     """Parse one YAML document (bytes must be UTF-8), raising ``CaseFileError`` with the line on any error."""
     size = len(source)
     if size > MAX_FILE_BYTES:
-        raise _too_big(path, size)
+        head = source[:MAX_FILE_BYTES]
+        newlines = head.count(b"\n") if isinstance(head, bytes) else head.count("\n")
+        raise _too_big(path, size, newlines + 1)
     text = _decode(source, path) if isinstance(source, bytes) else source
     loader = _Located(text)
     try:
@@ -151,13 +164,29 @@ def _decode(data: bytes, path: str) -> str:
         ) from None
 
 
-def _too_big(path: str, size: int) -> CaseFileError:
+def _too_big(path: str, size: int, line: int) -> CaseFileError:
+    """The refusal of a file over ``MAX_FILE_BYTES``, at the ``line`` where it passes the limit."""
     return CaseFileError(
         path,
-        None,
-        f"file is {size / 1024 / 1024:.1f} MB; YAML files are limited to {MAX_FILE_BYTES // 1024 // 1024} MB",
-        "split it into several files",
+        line,
+        f"file is {size / 1024 / 1024:.1f} MB; YAML files are limited to {MAX_FILE_BYTES // 1024 // 1024} MB, "
+        f"which this file passes at line {line}",
+        "split it into several files (a long text can move to a dataset file, up to 50 MB)",
     )
+
+
+def line_of_byte(path: pathlib.Path, offset: int) -> int:
+    """The 1-based line holding byte ``offset`` of a file, reading up to it a megabyte at a time."""
+    line = 1
+    with path.open("rb") as file:
+        left = offset
+        while left > 0:
+            chunk = file.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            line += chunk.count(b"\n")
+            left -= len(chunk)
+    return line
 
 
 def _check_graph(root: yaml.Node, loader: yaml.SafeLoader, path: str, text: str) -> None:

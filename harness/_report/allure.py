@@ -2,15 +2,19 @@
 
 Attachments come from the item's record (secrets already masked by the delivery layer); every text is
 masked once more with the secrets this process knows, so a slip upstream cannot leak into a report.
+:class:`AllureResultMasker` masks every text of each result and container allure-pytest writes, whatever
+made it (a user's own test, a fixture's error).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import allure
+import allure_commons
+import attr
 
 from harness._report.curl import curl_command
 from harness._report.masking import redact_text
@@ -168,3 +172,42 @@ class AllureRecorder:
     def _json(self, name: str, data: Any) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
         allure.attach(self._mask(text), name=name, attachment_type=allure.attachment_type.JSON)
+
+
+class AllureResultMasker:
+    """An allure-commons plugin that masks every text of a result or container before it is written.
+
+    allure-pytest takes a failure's message from the exception itself (``statusDetails.message``), so a
+    failure made outside the harness (a user's test quoting what a service echoed) would otherwise reach
+    the results folder as raised. Attachment bodies cannot be changed on their way to the file; they are
+    masked where they are made (:class:`AllureRecorder`, captured output in the report hook).
+    """
+
+    def __init__(self, mask: Callable[[str], str]) -> None:
+        self.mask = mask
+
+    @allure_commons.hookimpl(tryfirst=True)  # before the file logger writes it
+    def report_result(self, result: Any) -> None:
+        """Mask a test result in place."""
+        _mask_fields(result, self.mask)
+
+    @allure_commons.hookimpl(tryfirst=True)
+    def report_container(self, container: Any) -> None:
+        """Mask a fixture container in place."""
+        _mask_fields(container, self.mask)
+
+
+def _mask_fields(item: Any, mask: Callable[[str], str]) -> None:
+    """Every string field of an allure model object, in its lists and nested objects too, masked in place."""
+    for field in attr.fields(type(item)):
+        value = getattr(item, field.name)
+        if isinstance(value, str):
+            setattr(item, field.name, mask(value))
+        elif isinstance(value, list):
+            for index, element in enumerate(value):
+                if isinstance(element, str):
+                    value[index] = mask(element)
+                elif attr.has(type(element)):
+                    _mask_fields(element, mask)
+        elif attr.has(type(value)):
+            _mask_fields(value, mask)

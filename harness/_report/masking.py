@@ -2,12 +2,20 @@
 
 Two mechanisms, because neither alone is enough: headers and keys that carry credentials by *name*
 (``Authorization``, ``Cookie``, ``api_key``) are masked whatever their value, and known secret *values*
-(the QA token, the callback secret) are masked wherever they appear in free text.
+(the QA token, the callback secret) are masked wherever they appear in free text, also in the forms a
+service is likely to echo them in: URL-encoded, base64 and JSON-escaped.
+
+Every channel that writes text goes through :func:`redact_text`: the records, the failure text pytest
+and allure-pytest keep, captured output, ``run.json``, ``summary.md``, junit and the terminal.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -40,9 +48,10 @@ _URL_PASSWORD = re.compile(r"(?P<head>://[^/\s:@]+:)[^/\s@]+@")
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every known secret value and any URL password replaced by ``***``.
 
-    A Standard Webhooks secret (``whsec_<base64>``) is also masked in its bare base64 form.
+    Each secret is also masked URL-encoded, base64-encoded (standard and URL-safe alphabets) and
+    JSON-escaped; a Standard Webhooks secret (``whsec_<base64>``) also in its bare base64 form.
     """
-    for secret in _expand(secrets):
+    for secret in _expand(tuple(secrets)):
         text = text.replace(secret, MASK)
     return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", text)
 
@@ -78,13 +87,31 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
     return value
 
 
-def _expand(secrets: Iterable[str]) -> list[str]:
-    """Secrets worth masking, longest first so a secret containing another is masked whole."""
+@functools.lru_cache(maxsize=64)  # called for every string of every record: encode each secret once
+def _expand(secrets: tuple[str, ...]) -> list[str]:
+    """Secrets worth masking and their encoded forms, longest first so a secret containing another is masked whole."""
     found: set[str] = set()
     for secret in secrets:
         if not secret or len(secret) < _MIN_SECRET_LEN:
             continue
-        found.add(secret)
+        found.update(_forms(secret))
         if secret.startswith("whsec_") and len(secret) - len("whsec_") >= _MIN_SECRET_LEN:
             found.add(secret[len("whsec_") :])
     return sorted(found, key=len, reverse=True)
+
+
+def _forms(secret: str) -> set[str]:
+    """``secret`` as written and as a service echoing it might encode it."""
+    raw = secret.encode("utf-8")
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),  # '/' kept, as in a URL path
+        urllib.parse.quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        # The secret encoded alone (a debug line showing what was sent); its '=' padding may stay behind.
+        base64.b64encode(raw).decode("ascii").rstrip("="),
+        base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
+    }
+    return {form for form in forms if len(form) >= _MIN_SECRET_LEN}

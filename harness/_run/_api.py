@@ -325,18 +325,18 @@ def compare(
     prod: Outcome,
     *,
     level: ParityLevel = "structural",
-    threshold: float = 0.8,
+    threshold: float | None = None,
     ignore_paths: Sequence[str] = (),
     settings: CheckSettings | None = None,
 ) -> ParityReport:
     """Compare a QA and a prod outcome at ``level`` (``exact``, ``normalized``, ``structural``, ``semantic``,
-    ``lexical``, ``none``), as a case's ``parity:`` does: ``threshold`` for ``semantic`` and ``lexical``,
-    ``ignore_paths`` (JSON pointers) left out of the body comparison. ``semantic`` asks the embedder of
-    ``settings`` (``harness_deliver.settings`` in a test: the run's), else is judged lexically, as the report
-    says. Returns the ``ParityReport`` with its diffs."""
-    if settings is None or not settings.embeddings_base_url or not wants_embeddings(level, False):
+    ``lexical``, ``none``), as a case's ``parity:`` does: ``threshold`` for ``semantic`` and ``lexical`` (None:
+    their defaults), ``ignore_paths`` (JSON pointers) left out of the body comparison. ``semantic`` asks the
+    embedder of ``settings`` (``harness_deliver.settings`` in a test: the run's), else embeds with the local
+    model, as the report says. Returns the ``ParityReport`` with its diffs."""
+    if not wants_embeddings(level, False):
         return _compare(level, qa, prod, threshold=threshold, ignore_paths=ignore_paths)
-    _no_running_loop("compare", "await harness.acompare(...) (with an embedder, the comparison awaits it)")
+    _no_running_loop("compare", "await harness.acompare(...) (semantic parity awaits its embeddings)")
     return asyncio.run(
         acompare(qa, prod, level=level, threshold=threshold, ignore_paths=ignore_paths, settings=settings)
     )
@@ -347,7 +347,7 @@ async def acompare(
     prod: Outcome,
     *,
     level: ParityLevel = "structural",
-    threshold: float = 0.8,
+    threshold: float | None = None,
     ignore_paths: Sequence[str] = (),
     settings: CheckSettings | None = None,
 ) -> ParityReport:

@@ -3,9 +3,12 @@
 A service spec opts in with ``negative: {schema: openapi | path/to/schema.json, count: N}``. Each of the N
 cases breaks the request body one way (the *kinds*): a required field missing, a field of the wrong type, a
 number out of range, a string too short or too long, a field the schema forbids, malformed JSON, or a valid
-body sent with the wrong content type. The harness writes the broken variant of the schema for each kind;
-hypothesis-jsonschema draws the bodies from it (values, strings, nesting: an existing generator, not ours),
-and every drawn body is checked to be invalid under the original schema. Bodies are sent as-is to both
+body sent with the wrong content type. The harness writes the broken variant of the schema for each kind,
+narrowed to what a person can read (``_minimal``: required fields only, no extra keys unless the mutation is
+one, short strings of letters and digits); hypothesis-jsonschema draws the bodies from it (values, strings,
+nesting: an existing generator, not ours), and every drawn body is checked to be invalid under the original
+schema. The kinds take turns (``schedule``), so each is drawn about ``count / kinds`` times, and each request
+says in one line what it broke and the value it sent. Bodies are sent as-is to both
 endpoints (``raw_body``), which must both reject them alike: a 4xx, an error body, the same status and error
 shape (``_parity``'s error parity).
 
@@ -63,11 +66,14 @@ class NegativeRequest:
 
     index: int
     what: str
+    """One line: what was broken and how, e.g. ``'age' above its maximum (150): sent 151``."""
     raw_body: str
     headers: dict[str, str | None] = field(default_factory=dict)
     body: Any = None
     """The drawn JSON body, when the wire carries it whole (not for malformed JSON)."""
     field: str | None = None
+    kind: str = ""
+    """The mutation's kind (``missing_required``, ``wrong_type``, ...)."""
 
     def case_yaml(self, id_field: str | None = None) -> str:
         """The request as a case-file entry to paste under ``cases:`` and keep as a regression case."""
@@ -144,8 +150,8 @@ def inline_refs(node: Any, root: Any, depth: int = 0) -> Any:
 _WRONG_TYPES: dict[str, dict[str, Any]] = {
     # Small values of each JSON type, so a failing body pastes as a readable case.
     "string": {"type": "string", "maxLength": 12},
-    "integer": {"type": "integer"},
-    "number": {"type": "number"},
+    "integer": {"type": "integer", "minimum": -100, "maximum": 1000},
+    "number": {"type": "number", "minimum": -100, "maximum": 1000, "multipleOf": 0.25},
     "boolean": {"type": "boolean"},
     "null": {"type": "null"},
     "array": {"type": "array", "maxItems": 2, "items": {"type": "integer"}},
@@ -164,12 +170,14 @@ def mutations(schema: Mapping[str, Any]) -> list[Mutation]:
     required: list[str] = [name for name in schema.get("required") or [] if isinstance(name, str)]
     if schema.get("type") == "object" or properties:
         for name in required:
-            missing = {
-                **schema,
-                "properties": {k: v for k, v in properties.items() if k != name},
-                "required": [r for r in required if r != name],
-            }
-            if schema.get("additionalProperties") is not False:
+            missing = _minimal(
+                {
+                    **schema,
+                    "properties": {k: v for k, v in properties.items() if k != name},
+                    "required": [r for r in required if r != name],
+                }
+            )
+            if missing.get("additionalProperties") is not False:
                 missing["not"] = {"required": [name]}  # else the field could still be drawn as an extra one
             add("missing_required", name, f"missing required field {name!r}", missing)
         for name, prop in properties.items():
@@ -180,26 +188,28 @@ def mutations(schema: Mapping[str, Any]) -> list[Mutation]:
                 wrong = [s for t, s in _WRONG_TYPES.items() if t != kind and not (kind == "number" and t == "integer")]
                 add("wrong_type", name, f"{name!r} is not of type {kind}", _with(schema, name, {"anyOf": wrong}))
             if kind in ("integer", "number"):
-                for bound, broken, word in (
-                    ("minimum", "exclusiveMaximum", "below its minimum"),
-                    ("maximum", "exclusiveMinimum", "above its maximum"),
-                    ("exclusiveMinimum", "maximum", "at or below its exclusive minimum"),
-                    ("exclusiveMaximum", "minimum", "at or above its exclusive maximum"),
+                # Within 100 of the bound it breaks: a value a person reads as "just past the limit".
+                for bound, broken, near, word in (
+                    ("minimum", "exclusiveMaximum", -100, "below its minimum"),
+                    ("maximum", "exclusiveMinimum", 100, "above its maximum"),
+                    ("exclusiveMinimum", "maximum", -100, "at or below its exclusive minimum"),
+                    ("exclusiveMaximum", "minimum", 100, "at or above its exclusive maximum"),
                 ):
                     if isinstance(prop.get(bound), int | float):
                         value = _integral(prop[bound]) if kind == "integer" else prop[bound]
-                        add("out_of_range", name, f"{name!r} {word} ({prop[bound]:g})",
-                            _with(schema, name, {"type": kind, broken: value}))  # fmt: skip
+                        limit = {"type": kind, broken: value, ("minimum" if near < 0 else "maximum"): value + near}
+                        add("out_of_range", name, f"{name!r} {word} ({prop[bound]:g})", _with(schema, name, limit))
             if kind == "string":
                 if isinstance(prop.get("minLength"), int) and prop["minLength"] > 0:
                     shorter = {"type": "string", "maxLength": prop["minLength"] - 1}
                     add("too_short", name, f"{name!r} shorter than {prop['minLength']}", _with(schema, name, shorter))
                 if isinstance(prop.get("maxLength"), int):
                     n = prop["maxLength"]
-                    # Word characters only: services commonly strip surrounding whitespace before counting. Past a
-                    # few hundred characters hypothesis runs out of room to draw one by one: one fixed string.
+                    # Letters and digits only: services commonly strip surrounding whitespace before counting, and
+                    # a person reads them. Past a few hundred characters hypothesis runs out of room to draw one
+                    # by one: one fixed string.
                     longer: dict[str, Any] = (
-                        {"type": "string", "pattern": rf"^\w{{{n + 1},{n + 20}}}$"}
+                        {"type": "string", "pattern": rf"^[a-z0-9]{{{n + 1},{n + 20}}}$"}
                         if n < _LONGEST_DRAWN
                         else {"const": "x" * (n + 1)}
                     )
@@ -210,20 +220,53 @@ def mutations(schema: Mapping[str, Any]) -> list[Mutation]:
                 "properties": {**properties, EXTRA_FIELD: {"type": "string", "maxLength": 12}},
                 "required": [*required, EXTRA_FIELD],
             }
-            add("extra_field", EXTRA_FIELD, f"forbidden extra field {EXTRA_FIELD!r}", extra)
-    add("malformed_json", None, "malformed JSON (a valid body cut short)", dict(schema), "truncated")
-    add("wrong_content_type", None, "a valid body sent as Content-Type: text/plain", dict(schema), "text_plain")
+            add("extra_field", EXTRA_FIELD, f"forbidden extra field {EXTRA_FIELD!r}", _minimal(extra))
+    add("malformed_json", None, "malformed JSON (a valid body cut short)", _minimal(schema), "truncated")
+    add("wrong_content_type", None, "a valid body sent as Content-Type: text/plain", _minimal(schema), "text_plain")
     return list(_interleave(list(by_kind.values())))
 
 
 def _with(schema: Mapping[str, Any], name: str, replacement: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with property ``name`` replaced and required, so every drawn body carries the broken value."""
     required = list(schema.get("required") or [])
-    return {
-        **schema,
-        "properties": {**schema.get("properties", {}), name: replacement},
-        "required": required if name in required else [*required, name],
-    }
+    return _minimal(
+        {
+            **schema,
+            "properties": {**schema.get("properties", {}), name: replacement},
+            "required": required if name in required else [*required, name],
+        }
+    )
+
+
+_READABLE_MAX = 12
+"""Longest string drawn for a field that sets no maximum: a pasted case stays a few short lines."""
+
+
+def _minimal(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The smallest bodies of ``schema`` a person can read: its required properties only, no extra ones, short
+    strings of letters and digits (where the schema says nothing stricter), at every level of nesting.
+
+    Every body drawn from it is a body of ``schema``: the broken one differs from a valid body by its one
+    mutation, and the case that shows it is a few lines instead of a screen of random keys.
+    """
+    narrowed = dict(schema)
+    properties = schema.get("properties")
+    required = [name for name in schema.get("required") or [] if isinstance(name, str)]
+    if isinstance(properties, dict) and all(name in properties for name in required):
+        narrowed["properties"] = {name: _minimal(properties[name]) for name in required}
+        narrowed["additionalProperties"] = False
+        narrowed.pop("patternProperties", None)
+    if isinstance(schema.get("items"), dict):
+        narrowed["items"] = _minimal(schema["items"])
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            narrowed[key] = [_minimal(s) if isinstance(s, dict) else s for s in schema[key]]
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+        shortest = schema.get("minLength", 0)
+        longest = schema.get("maxLength", max(shortest, _READABLE_MAX))
+        if isinstance(shortest, int) and isinstance(longest, int) and shortest <= longest:
+            narrowed["pattern"] = rf"^[a-z0-9]{{{shortest},{longest}}}$"
+    return narrowed
 
 
 def _integral(bound: float) -> int | float:
@@ -240,11 +283,29 @@ def _interleave(groups: list[list[Mutation]]) -> Iterator[Mutation]:
 # ---------------------------------------------------------------- drawing
 
 
+def schedule(all_mutations: list[Mutation], count: int) -> list[tuple[int, int]]:
+    """For each of ``count`` cases: (which mutation, which of its drawn bodies).
+
+    Kinds take turns, so with ``K`` kinds each is drawn ``count // K`` times or once more, however many fields
+    one kind has (a service with twelve fields would otherwise spend twenty cases on three kinds); within a
+    kind its mutations take turns, then each draws its next body.
+    """
+    groups: dict[str, list[int]] = {}
+    for m, mutation in enumerate(all_mutations):
+        groups.setdefault(mutation.kind, []).append(m)
+    kinds = list(groups.values())
+    plan = []
+    for n in range(count):
+        group = kinds[n % len(kinds)]
+        turn = n // len(kinds)
+        plan.append((group[turn % len(group)], turn // len(group)))
+    return plan
+
+
 def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequest]:
     """``count`` invalid requests for bodies of ``schema``, the same for the same schema and seed.
 
-    Case ``n`` breaks the body the ``n % M``-th way of the ``M`` mutations, with that mutation's
-    ``n // M``-th distinct body; each mutation draws from its own seed.
+    The kinds of mutation take turns (``schedule``); each mutation draws its bodies from its own seed.
     """
     import jsonschema
 
@@ -255,9 +316,10 @@ def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequ
     except jsonschema.SchemaError as exc:
         raise HarnessError(f"the request schema is not a valid JSON Schema: {exc.message}") from None
     original = validator_class(schema)
+    plan = schedule(all_mutations, count)
     needed: dict[int, int] = {}
-    for n in range(count):
-        needed[n % len(all_mutations)] = n // len(all_mutations) + 1
+    for m, body_index in plan:
+        needed[m] = max(needed.get(m, 0), body_index + 1)
     drawn: dict[int, list[Any]] = {}
     for m, how_many in needed.items():
         mutation = all_mutations[m]
@@ -273,11 +335,9 @@ def generate(schema: dict[str, Any], count: int, seed: int) -> list[NegativeRequ
         random.Random(mutation_seed).shuffle(bodies)
         drawn[m] = bodies
     requests = []
-    for n in range(count):
-        mutation = all_mutations[n % len(all_mutations)]
-        bodies = drawn[n % len(all_mutations)]
-        body = bodies[(n // len(all_mutations)) % len(bodies)]
-        requests.append(_request(n, mutation, body, random.Random(f"{seed}:{n}")))
+    for n, (m, body_index) in enumerate(plan):
+        bodies = drawn[m]
+        requests.append(_request(n, all_mutations[m], bodies[body_index % len(bodies)], random.Random(f"{seed}:{n}")))
     return requests
 
 
@@ -363,9 +423,21 @@ def _request(index: int, mutation: Mutation, body: Any, rng: random.Random) -> N
     text = json.dumps(body, ensure_ascii=False)
     if mutation.wire == "truncated":
         cut = rng.randrange(1, len(text)) if len(text) > 1 else 0
-        return NegativeRequest(index, mutation.what, text[:cut], field=mutation.field)
+        what = f"malformed JSON (a valid body cut short after {cut} of {len(text)} characters)"
+        return NegativeRequest(index, what, text[:cut], field=mutation.field, kind=mutation.kind)
     headers: dict[str, str | None] = {"Content-Type": "text/plain"} if mutation.wire == "text_plain" else {}
-    return NegativeRequest(index, mutation.what, text, headers, body, mutation.field)
+    return NegativeRequest(index, _sent(mutation, body), text, headers, body, mutation.field, mutation.kind)
+
+
+def _sent(mutation: Mutation, body: Any) -> str:
+    """``mutation.what`` with the value the body carries for it: ``'age' above its maximum (150): sent 151``."""
+    if mutation.field is None or mutation.kind == "missing_required" or not isinstance(body, dict):
+        return mutation.what
+    value = body.get(mutation.field)
+    if isinstance(value, str) and len(value) > 20:
+        return f"{mutation.what}: sent a string of {len(value)} characters"
+    shown = json.dumps(value, ensure_ascii=False)
+    return f"{mutation.what}: sent {shown if len(shown) <= 40 else shown[:37] + '...'}"
 
 
 def _draw(schema: dict[str, Any], how_many: int, seed: int) -> list[Any]:
@@ -464,21 +536,34 @@ def schema_source(negative: NegativeSpec, spec: ServiceSpec, spec_path: Path, ba
     return "file", str((spec_path.parent / negative.source).resolve())
 
 
-def fetch_openapi(url: str, timeout_s: float) -> Any:
-    """The OpenAPI document at ``url``; ``HarnessError`` saying what to do when it is not there."""
+_FETCH_HINT = "set the service spec's negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
+MAX_OPENAPI_BYTES = 8 * 1024**2
+"""A service's OpenAPI document is untrusted bytes: read at most this much."""
+
+
+def fetch_openapi(url: str, timeout_s: float, hint: str = _FETCH_HINT, max_bytes: int = MAX_OPENAPI_BYTES) -> Any:
+    """The OpenAPI document at ``url``, read within ``timeout_s`` (each wait, and the whole body) and ``max_bytes``;
+    ``HarnessError`` saying what to do (``hint``) when it is not there."""
+    import time
+
     import httpx
 
+    deadline = time.monotonic() + timeout_s
+    body = bytearray()
     try:
-        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+        with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response:
+            if response.status_code != 200:
+                raise HarnessError(f"cannot fetch the OpenAPI document {url}: status {response.status_code}; {hint}")
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise HarnessError(f"the OpenAPI document {url} is larger than {max_bytes:,} bytes; not reading on")
+                if time.monotonic() > deadline:
+                    raise HarnessError(f"the OpenAPI document {url} did not arrive within {timeout_s:g} s")
     except httpx.HTTPError as exc:
         raise HarnessError(f"cannot fetch the OpenAPI document {url}: {type(exc).__name__}: {exc}") from None
-    if response.status_code != 200:
-        raise HarnessError(
-            f"cannot fetch the OpenAPI document {url}: status {response.status_code}; set the service spec's "
-            "negative: {openapi_path: ...}, or give negative: {schema: path/to/schema.json}"
-        )
     try:
-        return response.json()
+        return json.loads(bytes(body))
     except ValueError:
         raise HarnessError(f"the OpenAPI document {url} is not JSON") from None
 

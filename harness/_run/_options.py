@@ -16,6 +16,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness._errors import HarnessUsageError
+from harness._model._limits import (
+    MAX_CONCURRENCY,
+    MAX_LATENCY_TOLERANCE,
+    MAX_MODEL_LATENCY_MS,
+    MAX_REPEAT,
+    MAX_RESPONSE_BYTES,
+    MAX_SECONDS,
+    MAX_SEED,
+    MIN_RESPONSE_BYTES,
+)
 
 DEFAULT_TIMEOUT_S = 60.0
 """Bound on each delivery (``--harness-timeout``): every signature that takes a delivery timeout defaults to it."""
@@ -63,16 +73,21 @@ def _text(raw: str, name: str) -> str:
     return raw
 
 
-def _number(convert: Callable[[str], float], minimum: float, fix: str) -> Parser:
+def _number(convert: Callable[[str], float], minimum: float, maximum: float, fix: str) -> Parser:
+    """A parser of numbers from ``minimum`` to ``maximum``: infinity, NaN and absurd values are usage errors."""
+    allowed = f"(allowed: {minimum:g} to {maximum:g})"
+
     def parse(raw: str, name: str) -> Any:
         try:
             value = convert(str(raw).strip())
-        except ValueError:
-            raise HarnessUsageError(f"{name} must be a number, got {raw!r}; {fix}") from None
+        except (ValueError, OverflowError):
+            raise HarnessUsageError(f"{name} must be a number, got {raw!r}; {fix} {allowed}") from None
         if not math.isfinite(value):
-            raise HarnessUsageError(f"{name} must be a finite number, got {raw!r}; {fix}")
+            raise HarnessUsageError(f"{name} must be a finite number, got {raw!r}; {fix} {allowed}")
         if value < minimum:
-            raise HarnessUsageError(f"{name} must be at least {minimum:g}, got {raw!r}; {fix}")
+            raise HarnessUsageError(f"{name} must be at least {minimum:g}, got {raw!r}; {fix} {allowed}")
+        if value > maximum:
+            raise HarnessUsageError(f"{name} must be at most {maximum:g}, got {raw!r}; {fix} {allowed}")
         return value
 
     return parse
@@ -99,8 +114,11 @@ def _percent(raw: str, name: str) -> float:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         value = -1.0
-    if not math.isfinite(value) or value < 0:
-        raise HarnessUsageError(f"{name} must be a non-negative fraction or percentage, got {raw!r}; e.g. {name} 50%")
+    if not math.isfinite(value) or not 0 <= value <= MAX_LATENCY_TOLERANCE:
+        raise HarnessUsageError(
+            f"{name} must be a non-negative fraction or percentage up to {MAX_LATENCY_TOLERANCE * 100:.0f}%, "
+            f"got {raw!r}; e.g. {name} 50%"
+        )
     return value
 
 
@@ -147,8 +165,8 @@ def _size(raw: str, name: str) -> int:
         value = float(number) * _UNITS[unit]
     except (ValueError, KeyError):
         raise HarnessUsageError(f"{name} must be a size, got {raw!r}; {fix}") from None
-    if not math.isfinite(value) or value < 1024:
-        raise HarnessUsageError(f"{name} must be a finite size of at least 1KB, got {raw!r}; {fix}")
+    if not math.isfinite(value) or not MIN_RESPONSE_BYTES <= value <= MAX_RESPONSE_BYTES:
+        raise HarnessUsageError(f"{name} must be a finite size from 1KB to 1GB, got {raw!r}; {fix}")
     return int(value)
 
 
@@ -186,7 +204,7 @@ OPTIONS: tuple[Option, ...] = (
         "--harness-concurrency",
         "N",
         "Cases a process keeps in flight at once",
-        _number(int, 1, "give how many cases a process keeps in flight, e.g. --harness-concurrency 8"),
+        _number(int, 1, MAX_CONCURRENCY, "give how many cases a process keeps in flight, e.g. --harness-concurrency 8"),
         default=8,
         shown_default="`8`",
     ),
@@ -195,7 +213,7 @@ OPTIONS: tuple[Option, ...] = (
         "--harness-timeout",
         "SECONDS",
         "Bound on each delivery: response, stream or callback wait (a case's `timeout_s` wins)",
-        _number(float, 0.001, "give seconds, e.g. --harness-timeout 60"),
+        _number(float, 0.001, MAX_SECONDS, "give seconds, e.g. --harness-timeout 60"),
         default=DEFAULT_TIMEOUT_S,
         field="timeout_s",
         shown_default="`60`",
@@ -251,7 +269,7 @@ OPTIONS: tuple[Option, ...] = (
         "--harness-repeat",
         "N",
         "Run every case N times and report pass rates; a case's own `repeat` wins",
-        _number(int, 1, "give how many times to run each case, e.g. --harness-repeat 3"),
+        _number(int, 1, MAX_REPEAT, "give how many times to run each case, e.g. --harness-repeat 3"),
         shown_default="`1`",
     ),
     Option(
@@ -277,7 +295,7 @@ OPTIONS: tuple[Option, ...] = (
         "--harness-embeddings-url",
         "URL",
         "OpenAI-compatible `/v1/embeddings` server for `semantic` parity (key in env `HARNESS_EMBEDDINGS_API_KEY`); "
-        "with `--base-url` and no embedder, `semantic` is lexical",
+        "with `--base-url` and none, `semantic` embeds in-process with all-MiniLM-L6-v2",
         _http_url("https://api.openai.com/v1"),
         shown_default="the embedded model in-process",
         env="HARNESS_EMBEDDINGS_URL",
@@ -296,7 +314,7 @@ OPTIONS: tuple[Option, ...] = (
         "--harness-seed",
         "N",
         "Seed of the generated negative cases (same seed, same requests); printed in the report header",
-        _number(int, 0, "give a non-negative integer, e.g. --harness-seed 1"),
+        _number(int, 0, MAX_SEED, "give a non-negative integer, e.g. --harness-seed 1"),
         default=1,
         shown_default="`1`",
     ),
@@ -349,7 +367,12 @@ OPTIONS: tuple[Option, ...] = (
         "--reference-model-latency-ms",
         "MS",
         "Time to first token of the in-process reference model",
-        _number(float, 0, "give milliseconds of model time to first token, e.g. --reference-model-latency-ms 200"),
+        _number(
+            float,
+            0,
+            MAX_MODEL_LATENCY_MS,
+            "give milliseconds of model time to first token, e.g. --reference-model-latency-ms 200",
+        ),
         default=0.0,
         shown_default="`0`",
     ),
@@ -449,8 +472,13 @@ def resolve_settings(get_option: Callable[[str], Any], get_ini: Callable[[str], 
     values: dict[str, Any] = {}
     for option in OPTIONS:
         raw: Any = get_option(option.dest) if option.flag else None
-        if _unset(raw) and option.ini and not option.external:
-            raw = get_ini(option.dest)
+        if _unset(raw) and option.ini:
+            # pytest-base-url copies its ini base_url into the option only in its own pytest_configure, which
+            # runs after ours: read the ini here too.
+            try:
+                raw = get_ini(option.dest)
+            except ValueError:  # an external option whose plugin is not loaded (-p no:base_url)
+                raw = None
         if _unset(raw) and option.env:
             raw = os.environ.get(option.env)
         if _unset(raw):

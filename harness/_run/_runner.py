@@ -149,8 +149,9 @@ class CaseRunner:
                 modules.update(get_check(name).imports)
             if len(case.case.endpoints) == 2 and case.parity.level != "none":
                 modules.add("deepdiff")  # body comparison, and the diff of a failure
-                if embedder and wants_embeddings(case.parity.level, case.parity.noise_samples >= 2):
-                    modules.add("openai")
+                if wants_embeddings(case.parity.level, case.parity.noise_samples >= 2):
+                    # the embedder's client, or the local model's runtime (the model itself loads at first use)
+                    modules.update(("openai",) if embedder else ("numpy", "onnxruntime", "tokenizers"))
         warm(modules)
 
     def submit_all(self, cases: Iterable[ResolvedCase]) -> None:

@@ -125,7 +125,7 @@ class HarnessSession:
                 judge_base_url=judge_url,
                 judge_api_key=settings.judge_api_key or "not-needed",
                 judge_model=settings.judge_model or "reference-model",
-                # semantic parity: the run's embedder, else the in-process model's; none for --base-url alone
+                # semantic parity: the run's embedder, else the in-process model's; the local model for --base-url
                 embeddings_base_url=settings.embeddings_url or target.model_url,
                 embeddings_api_key=settings.embeddings_api_key,
                 embeddings_model=settings.embeddings_model,

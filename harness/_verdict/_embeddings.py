@@ -1,9 +1,11 @@
-"""Semantic similarity from an OpenAI-compatible ``/v1/embeddings`` endpoint, through the ``openai`` client.
+"""Semantic similarity: the cosine of sentence embeddings, from an embedder or from the model in this process.
 
-``semantic`` parity embeds the texts it compares (all of a case's samples in one call) and takes the cosine
-of their vectors. The embedder is run-wide (``CheckSettings.embeddings_*``: ``--harness-embeddings-url``, or
-the embedded reference model in-process); without one, ``semantic`` falls back to the lexical similarity and
-the report says so. Calls run on the runner's loop, bounded by ``timeout_s``.
+``semantic`` parity embeds the texts it compares (all of a case's samples at once) and takes the cosine of their
+vectors. The embedder is run-wide (``CheckSettings.embeddings_*``): an OpenAI-compatible ``/v1/embeddings``
+endpoint asked through the ``openai`` client (``--harness-embeddings-url``, or the embedded reference model
+in-process, which answers with the same learned model), else ``LocalEmbedder``: all-MiniLM-L6-v2 run here
+(``harness._verdict._minilm``), as with ``--base-url`` and no embedder. Either way the report names the model.
+Remote calls run on the runner's loop, bounded by ``timeout_s``; the local model runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
 from harness._run._imports import load_off_loop
+from harness._verdict import _minilm  # light: it imports numpy, onnxruntime and tokenizers at first use
 from harness._verdict._checks import CheckSettings
 from harness._verdict._parity import comparable_text
 from harness._verdict._similarity import TextSimilarity
@@ -64,10 +67,10 @@ class Embedder:
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     @classmethod
-    def from_settings(cls, settings: CheckSettings) -> Embedder | None:
-        """The run's embedder, or None when none is configured (``semantic`` is then lexical)."""
+    def from_settings(cls, settings: CheckSettings) -> Embedder | LocalEmbedder:
+        """The run's embedder: the configured endpoint, else the learned model in this process."""
         if not settings.embeddings_base_url:
-            return None
+            return LocalEmbedder()
         model = settings.embeddings_model or DEFAULT_MODEL
         return cls(settings.embeddings_base_url, model, settings.embeddings_api_key)
 
@@ -95,20 +98,38 @@ class Embedder:
         data = sorted(response.data, key=lambda d: d.index)
         if len(data) != len(unique) or not all(isinstance(d.embedding, list) and d.embedding for d in data):
             raise EmbeddingError(f"{where} returned {len(data)} embeddings for {len(unique)} texts")
-        return EmbeddingSimilarity({text: list(d.embedding) for text, d in zip(unique, data, strict=True)}, self.model)
+        # Name the model that answered (the embedded reference model answers with all-MiniLM-L6-v2 whatever
+        # name it is asked for); a server that leaves the field out is named by the model asked for.
+        served = response.model if isinstance(response.model, str) and response.model else self.model
+        return EmbeddingSimilarity({text: list(d.embedding) for text, d in zip(unique, data, strict=True)}, served)
+
+
+@dataclass(frozen=True)
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 in this process (``harness._verdict._minilm``): ``semantic`` parity with no embedder."""
+
+    async def similarity(self, texts: Sequence[str]) -> EmbeddingSimilarity:
+        """Embed ``texts`` on a worker thread (the first call loads the model). Raises ``EmbeddingError``."""
+        unique = list(dict.fromkeys(t for t in texts if t.strip()))
+        if not unique:
+            return EmbeddingSimilarity({}, _minilm.MODEL_NAME)
+        try:
+            vectors = await _minilm.embed_off_loop(unique)
+        except _minilm.ModelUnavailable as exc:
+            raise EmbeddingError(str(exc)) from None
+        return EmbeddingSimilarity(dict(zip(unique, vectors, strict=True)), _minilm.MODEL_NAME)
 
 
 def wants_embeddings(level: str, noise_aware: bool) -> bool:
-    """Whether parity at ``level`` compares texts by embeddings when an embedder is configured."""
+    """Whether parity at ``level`` compares texts by embeddings (else by the lexical measure)."""
     return level != "lexical" if noise_aware else level == "semantic"
 
 
 async def parity_similarity(
     settings: CheckSettings, level: str, noise_aware: bool, outcomes: Sequence[Outcome]
 ) -> TextSimilarity | None:
-    """The similarity a case's parity uses on ``outcomes``: their embeddings when ``level`` is ``semantic``
-    (noise-aware: any level but ``lexical``) and an embedder is configured, else None (lexical)."""
-    embedder = Embedder.from_settings(settings)
-    if embedder is None or not wants_embeddings(level, noise_aware) or not all(o.succeeded for o in outcomes):
+    """The similarity a case's parity uses on ``outcomes``: their embeddings (the run's embedder, else the local
+    model) when ``level`` is ``semantic`` (noise-aware: any level but ``lexical``), else None (lexical)."""
+    if not wants_embeddings(level, noise_aware) or not all(o.succeeded for o in outcomes):
         return None  # error parity (a side failed) compares statuses and shapes, not texts
-    return await embedder.similarity([comparable_text(o) for o in outcomes])
+    return await Embedder.from_settings(settings).similarity([comparable_text(o) for o in outcomes])

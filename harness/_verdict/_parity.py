@@ -6,13 +6,13 @@ Levels, strictest first:
 - ``normalized``: identical after Unicode NFC, case folding, whitespace collapsing and stripping markdown
   emphasis (``**``, ``__``, ``*``, ``_``, backticks).
 - ``structural``: the same shape. Texts have the same structure for every registered text structure
-  (:func:`register_text_structure`; the built-in exam extension: the same questions, choice labels and
+  (``_structures.register_text_structure``; the built-in exam extension: the same questions, choice labels and
   answer keys); sources are the same set; the JSON bodies have the same types at
   the same keys (key sets only when both endpoints use the same delivery, since a callback payload and a sync
   response carry different envelopes). Values, ids and wording may differ.
-- ``semantic``: similarity of meaning at or above a threshold: the cosine of embeddings from the run's embedder
-  (``harness._verdict._embeddings``), passed in as ``similarity``; without one, the lexical similarity, and the
-  summary says so.
+- ``semantic``: similarity of meaning at or above a threshold (``SEMANTIC_THRESHOLD``): the cosine of embeddings
+  (``harness._verdict._embeddings``: the run's embedder, else all-MiniLM-L6-v2 in this process), passed in as
+  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so.
 - ``lexical``: word+bigram cosine similarity (``harness._verdict._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
@@ -29,7 +29,7 @@ import json
 import re
 import statistics
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +37,17 @@ from harness._delivery._outcome import Outcome
 from harness._errors import HarnessError
 from harness._model._case import PARITY_LEVELS, ParityLevel
 from harness._report.excerpts import clip, excerpt, first_difference
-from harness._verdict._checks import classify_error_body  # the package: its import registers the built-in extensions
+from harness._verdict._checks import classify_error_body
 from harness._verdict._similarity import LEXICAL, TextSimilarity
+from harness._verdict._structures import text_structures
+
+SEMANTIC_THRESHOLD = 0.45
+"""``semantic``'s default minimum similarity, chosen on the calibration pairs of ``tests/data/paraphrases.yaml``
+with all-MiniLM-L6-v2 (``bench/semantic.py``): the same meaning in other words scores 0.34..0.88 (median 0.74),
+another answer altogether 0.00..0.38 (median 0.03). A changed meaning that keeps the words (a negation, another
+number) scores as high as a paraphrase: no threshold separates those; ``llm_judge`` does."""
+LEXICAL_THRESHOLD = 0.8
+"""``lexical``'s default (and ``semantic``'s when a caller passes no similarity): word+bigram cosine."""
 
 TEXT_DIFF_LINES = 80
 JSON_DIFF_LINES = 40
@@ -70,15 +79,16 @@ def compare(
     qa: Outcome,
     prod: Outcome,
     *,
-    threshold: float = 0.8,
+    threshold: float | None = None,
     ignore_paths: Sequence[str] = (),
     similarity: TextSimilarity | None = None,
     labels: tuple[str, str] = ("qa", "prod"),
 ) -> ParityReport:
     """Compare the QA and prod outcomes of one case at ``level``.
 
-    ``threshold`` applies to ``semantic`` and ``lexical``; ``similarity`` judges ``semantic`` (the run's
-    embeddings; None: lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
+    ``threshold`` applies to ``semantic`` and ``lexical`` (None: ``SEMANTIC_THRESHOLD`` for semantic judged by
+    embeddings, else ``LEXICAL_THRESHOLD``); ``similarity`` judges ``semantic`` (the run's embeddings; None:
+    lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
     comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
     (``root['callback-id']``) or bare top-level keys (``callback-id``). ``labels`` name the two sides in
     summaries and diffs (golden outputs compare ``golden`` with an endpoint's output).
@@ -141,6 +151,8 @@ def compare(
         return report(False, "structure differs: " + "; ".join(shown) + more)
 
     judge = similarity if level == "semantic" and similarity is not None else LEXICAL
+    if threshold is None:
+        threshold = SEMANTIC_THRESHOLD if judge is similarity else LEXICAL_THRESHOLD
     score = judge(comparable_text(qa), comparable_text(prod))
     passed = score >= threshold
     relation = ">=" if passed else "<"
@@ -355,27 +367,6 @@ def _snippet(text: str, at: int) -> str:
     return excerpt(text, at, width=25, before=10, ellipses=False, empty="«» (ends here)")
 
 
-@dataclass(frozen=True)
-class TextStructure:
-    """A structure some output texts have (an exam, a table, ...), which structural parity compares."""
-
-    name: str
-    differences: Callable[[str, str], list[str]]
-    """``(qa_text, prod_text)`` -> how their structures differ; empty when they agree or neither has it."""
-    describe: Callable[[str], str | None]
-    """A text's structure in a few words for a passing report (``5 questions``); None when it has none."""
-
-
-_TEXT_STRUCTURES: dict[str, TextStructure] = {}
-
-
-def register_text_structure(
-    name: str, differences: Callable[[str, str], list[str]], describe: Callable[[str], str | None]
-) -> None:
-    """Teach structural parity a text structure: domain knowledge plugs in here, not into parity itself."""
-    _TEXT_STRUCTURES[name] = TextStructure(name, differences, describe)
-
-
 def comparable_text(outcome: Outcome) -> str:
     """What similarity levels compare: the text, else the body as canonical JSON."""
     if outcome.text is not None:
@@ -393,7 +384,7 @@ def _structural_differences(
 ) -> list[str]:
     problems: list[str] = []
     if qa.text is not None and prod.text is not None:
-        for structure in _TEXT_STRUCTURES.values():
+        for structure in text_structures():
             problems.extend(_relabel(line, labels) for line in structure.differences(qa.text, prod.text))
     if qa.sources is not None or prod.sources is not None:
         if qa.sources is None or prod.sources is None:
@@ -457,7 +448,7 @@ def _structure_description(outcome: Outcome) -> str:
     parts = []
     if outcome.text is not None:
         text = outcome.text
-        found = (structure.describe(text) for structure in _TEXT_STRUCTURES.values())
+        found = (structure.describe(text) for structure in text_structures())
         parts.append(next((d for d in found if d), "text on both sides"))
     if outcome.sources is not None:
         parts.append(f"{len(set(outcome.sources))} sources")

@@ -3,8 +3,8 @@
 ``text_similarity`` is lexical: the cosine of word unigram + bigram term-frequency vectors after Unicode
 NFKC and case folding. It rewards shared content words and phrasing, tolerates reordering and small
 rewordings, and drops sharply when content is missing; it does not know synonyms. Scores are in [0, 1].
-It judges the ``lexical`` level, and ``semantic`` when no embedder is configured (``harness._verdict._embeddings``
-judges ``semantic`` otherwise).
+It judges the ``lexical`` level; ``semantic`` is judged by embeddings (``harness._verdict._embeddings``: the run's
+embedder or the local model), and by this measure only where a caller of ``compare`` passes no similarity.
 """
 
 from __future__ import annotations

@@ -60,7 +60,15 @@ class CaseFile(_HarnessCollector):
 
         session = self.config.stash[session_key]
         parsed, doc = parse_case_file(self.path, session.catalog.display(self.path))
-        spec = session.catalog.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        try:
+            spec = session.catalog.spec_for(self.path, parsed.service, line=doc.line_of(("service",)))
+        except CaseFileError as exc:
+            if exc.path == doc.path or not self._collects(exc.path):
+                raise
+            # The spec's own node reports its error in full: say it once, and point at it from here.
+            raise CaseFileError(
+                doc.path, doc.line_of(("service",)) or 1, f"not collected: its service spec is invalid ({exc.path})"
+            ) from None
         cases = resolve_cases(parsed, doc, spec.service)
         del parsed, doc  # the resolved cases hold all a run needs; the located document can go
         marks = _MarkCache()
@@ -76,6 +84,12 @@ class CaseFile(_HarnessCollector):
             if skip is not None:
                 node.add_marker(skip)
             yield node
+
+    def _collects(self, display: str) -> bool:
+        """True if this run collects the file shown as ``display`` on its own (it lies under an argument)."""
+        path = (self.config.rootpath / display).resolve()
+        base = self.config.invocation_params.dir
+        return any(path.is_relative_to((base / arg.split("::")[0]).resolve()) for arg in self.config.args)
 
 
 class _MarkCache(dict[tuple[str, str | None], pytest.MarkDecorator]):
@@ -137,7 +151,7 @@ class CaseItem(pytest.Item):
             # Failing in setup makes this an error (E), not a failure: the output was never judged.
             # pytrace=False and outside the except block: the message says what and what to do; a
             # traceback or the exception chain would only repeat it.
-            pytest.fail(str(error), pytrace=False)
+            pytest.fail(self._masked(str(error)), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None
@@ -150,11 +164,20 @@ class CaseItem(pytest.Item):
         sides = {name: part_record(result, name) for name in result.runs[0].sides} if self.part == "parity" else None
         self.config.hook.pytest_harness_record(item=self, record=info.record, sides=sides)
         if not result.passed(self.part):
-            raise CheckFailed(f"{self.part} of case {result.case.id!r} failed:\n{result.failure(self.part)}")
+            failure = f"{self.part} of case {result.case.id!r} failed:\n{result.failure(self.part)}"
+            raise CheckFailed(self._masked(failure))
         skipped = result.skipped_checks(self.part)
         if skipped:
             # Everything that could run passed; what could not is a skip with its reason, not a pass.
-            pytest.skip("; ".join(skipped))
+            pytest.skip(self._masked("; ".join(skipped)))
+
+    def _masked(self, text: str) -> str:
+        """``text`` with the run's secrets masked, before it becomes an exception that every writer reads."""
+        # allure-pytest stores the exception's own text (statusDetails.message), not the masked report:
+        # masking here, where the text is made, leaves no writer to miss it.
+        from harness._report.masking import redact_text
+
+        return redact_text(text, self.config.stash[session_key].secrets())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessError | CheckFailed):
@@ -215,7 +238,7 @@ class NegativeItem(CaseItem):
             index = int(self.case.id.rpartition("-")[2])
             self.request, self.case = requests[index], cases[index]
         except HarnessError as exc:
-            pytest.fail(str(exc), pytrace=False)  # an error (E): nothing was sent
+            pytest.fail(self._masked(str(exc)), pytrace=False)  # an error (E): nothing was sent
         super().setup()
 
     def runtest(self) -> None:
@@ -228,8 +251,10 @@ class NegativeItem(CaseItem):
             id_field = spec.conversation.id_field if spec.conversation else None
             paste = self.request.case_yaml(id_field)
             raise CheckFailed(
-                f"{exc}\ngenerated request (seed {session.settings.seed}): {self.request.what}; "
-                f"to keep it, paste this case under cases: in a case file of {spec.service}:\n{paste}"
+                self._masked(
+                    f"{exc}\ngenerated request (seed {session.settings.seed}): {self.request.what}; "
+                    f"to keep it, paste this case under cases: in a case file of {spec.service}:\n{paste}"
+                )
             ) from None
 
 

@@ -74,6 +74,7 @@ class ReportPlugin:
         self.drift: DriftReport | None = None
         self.baseline: dict[str, Any] | None = None
         self.allure_recorder: Any = None
+        self.allure_masker: Any = None
         self.collection_errors: list[dict[str, str]] = []
         self.lock: ReportDirLock | None = None
         self._previous_sigterm: Any = None
@@ -113,9 +114,13 @@ class ReportPlugin:
             # Only runs that can hold cases change how SIGTERM ends them; other test runs keep the default.
             self._handle_sigterm()
         if config.option.allure_report_dir:
-            from harness._report.allure import AllureRecorder
+            import allure_commons
+
+            from harness._report.allure import AllureRecorder, AllureResultMasker
 
             self.allure_recorder = AllureRecorder(self.settings.secrets)
+            self.allure_masker = AllureResultMasker(self._mask)
+            allure_commons.plugin_manager.register(self.allure_masker)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_header(self, config: pytest.Config) -> Any:
@@ -124,6 +129,10 @@ class ReportPlugin:
         return [[self._mask(line) for line in x] if isinstance(x, list) else self._mask(str(x)) for x in lines]
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.allure_masker is not None:
+            import allure_commons
+
+            allure_commons.plugin_manager.unregister(self.allure_masker)
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         if self.lock is not None:
@@ -179,6 +188,9 @@ class ReportPlugin:
             masked = self._mask(text)
             if masked != text:
                 report.longrepr = masked
+        # Captured output and logs (a check that prints what the service said): the terminal, junit's
+        # system-out and allure's stdout/log attachments all read these sections.
+        report.sections = [(title, self._mask(content)) for title, content in report.sections]
         return report
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

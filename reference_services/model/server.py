@@ -1,8 +1,8 @@
 """The OpenAI-compatible HTTP surface of the reference model.
 
 ``POST /v1/chat/completions`` (non-streaming, and ``stream: true`` as ``chat.completion.chunk`` events ending in
-``data: [DONE]``, with ``finish_reason`` and ``usage``), ``POST /v1/embeddings`` (deterministic hashed-feature
-vectors, see ``embeddings``: a stand-in for a real embedding model) and ``GET /v1/models``. A grading request (the
+``data: [DONE]``, with ``finish_reason`` and ``usage``), ``POST /v1/embeddings`` (all-MiniLM-L6-v2, a learned
+sentence model run in-process, see ``embeddings``) and ``GET /v1/models``. A grading request (the
 ``<<<grading-request>>>`` block, see ``reference_services.prompts``) is answered with a bare JSON object
 ``{"score", "reason"}`` computed from the rubric (``grading.grade``), which satisfies any ``response_format``
 a grader asks for (``text``, ``json_object``, or a ``json_schema`` for that object). The reply is a pure function
@@ -152,17 +152,18 @@ def create_model_app(settings: ModelSettings | None = None) -> FastAPI:
     @app.post("/v1/embeddings")
     async def create_embeddings(request: EmbeddingRequest) -> dict[str, Any]:
         texts = [request.input] if isinstance(request.input, str) else request.input
-        dimensions = request.dimensions or embeddings.DIMENSIONS
+        # The model loads at the first request and runs for milliseconds per text: on a worker thread, so the
+        # server's loop keeps streaming chat replies meanwhile.
+        vectors = await asyncio.to_thread(embeddings.embed_texts, texts, request.dimensions)
         data: list[dict[str, Any]] = []
-        for index, text in enumerate(texts):
-            vector = embeddings.embed(text, dimensions)
+        for index, vector in enumerate(vectors):
             encoded: Any = embeddings.encode_base64(vector) if request.encoding_format == "base64" else vector
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(_count_tokens(text) for text in texts)
         return {
             "object": "list",
             "data": data,
-            "model": request.model,
+            "model": embeddings.MODEL_NAME,  # the model that answered, whatever name was asked for (as OpenAI does)
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 

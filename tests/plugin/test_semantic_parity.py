@@ -1,4 +1,5 @@
-"""Which similarity judged `semantic` parity: the embedded model's embeddings, a given embedder, or lexical."""
+"""Which similarity judged `semantic` parity: the embedded model's embeddings, a given embedder, or the same
+learned model in this process when `--base-url` comes with no embedder; the report names the model each time."""
 
 from __future__ import annotations
 
@@ -37,20 +38,30 @@ def _judges(project: Project) -> dict[str, str]:
     }
 
 
+def _thresholds(project: Project) -> dict[str, float]:
+    run = json.loads((project.root / "reports" / "run.json").read_text(encoding="utf-8"))
+    return {
+        case["case_id"]: case["parts"]["parity"]["runs"][0]["reports"][0]["threshold"]
+        for case in run["cases"]
+        if "parity" in case["parts"]
+    }
+
+
 def test_the_report_names_the_judge(project: Project, staging: RunningStack) -> None:
     project.chat_service()
     project.write("cases/studycompanion/semantic.yaml", SEMANTIC)
     in_process = project.run()
     in_process.assert_outcomes(passed=6)
-    assert _judges(project) == {"gdp": "embeddings: reference-embedding", "gdp-lexical": "lexical: word+bigram cosine"}
+    assert _judges(project) == {"gdp": "embeddings: all-MiniLM-L6-v2", "gdp-lexical": "lexical: word+bigram cosine"}
+    assert _thresholds(project)["gdp"] == 0.45  # the documented default for semantic
 
     remote = ["--base-url", staging.base_url, "--harness-qa-token", staging.qa_token]
     project.run(*remote).assert_outcomes(passed=6)
-    assert _judges(project)["gdp"] == "lexical: word+bigram cosine; no embedder configured"
+    assert _judges(project)["gdp"] == "embeddings: all-MiniLM-L6-v2"  # no embedder: the local model, not lexical
 
     given = project.run(*remote, "--harness-embeddings-url", staging.model_base_url, "--harness-embeddings-model", "e5")
     given.assert_outcomes(passed=6)
-    assert _judges(project)["gdp"] == "embeddings: e5"
+    assert _judges(project)["gdp"] == "embeddings: all-MiniLM-L6-v2"  # the model the server says answered
 
 
 def test_an_unreachable_embedder_fails_parity_naming_it(project: Project, staging: RunningStack) -> None:

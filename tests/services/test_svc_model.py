@@ -128,7 +128,8 @@ def test_embeddings_float_and_base64(llm: OpenAI, stack: RunningStack) -> None:
     default = llm.embeddings.create(model="reference-embedding", input=texts)  # the client asks for base64
     floats = llm.embeddings.create(model="reference-embedding", input=texts, encoding_format="float")
     assert [d.index for d in floats.data] == [0, 1]
-    assert len(floats.data[0].embedding) == 256
+    assert len(floats.data[0].embedding) == 384
+    assert floats.model == "all-MiniLM-L6-v2"  # the model that answered, not the name asked for
     for a, b in zip(default.data, floats.data, strict=True):
         assert a.embedding == pytest.approx(b.embedding, abs=1e-6)
     assert floats.usage.prompt_tokens > 0

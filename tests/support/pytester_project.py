@@ -14,9 +14,10 @@ import pytest
 # exception mapping: a core first imported inside a run comes back afterwards as a second copy whose
 # exceptions nothing maps, so a refused connection surfaces as a raw ConnectError in every later test of the
 # session. numpy (rank-bm25 and deepdiff load it, lazily since the plugin imports nothing heavy) refuses a
-# second import in one process outright. Import them up front; httpcore2 only exists where openai depends
-# on httpx2, so it is optional.
-for _module in ("httpcore", "httpcore2", "numpy"):
+# second import in one process outright. PyYAML's C parser keeps the node classes of its first import, so
+# a re-imported yaml's constructor finds no constructor for them ("could not determine a constructor for the
+# tag None"). Import them up front; httpcore2 only exists where openai depends on httpx2, so it is optional.
+for _module in ("httpcore", "httpcore2", "numpy", "yaml"):
     with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module(_module)
 

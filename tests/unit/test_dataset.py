@@ -165,8 +165,12 @@ def test_dataset_bounds_and_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("harness._model._dataset.MAX_DATASET_ROWS", 2)
     assert error(tmp_path, CASE_FILE, jsonl(ROW, ROW, ROW)).startswith("cases/rows.jsonl:3: more than 2 rows")
     monkeypatch.setattr("harness._model._dataset.MAX_DATASET_BYTES", 10)
-    assert error(tmp_path, CASE_FILE, jsonl(ROW)).startswith("cases/rows.jsonl: dataset is 0.0 MB; the limit is 0 MB")
-    assert error(tmp_path, CASE_FILE, "x", "rows.txt").startswith("cases/rows.txt: unknown dataset format '.txt'")
+    assert error(tmp_path, CASE_FILE, jsonl(ROW)).startswith("cases/rows.jsonl:1: dataset is 0.0 MB; the limit is 0 MB")
+    unknown = "cases/cases.yaml:5: dataset cases/rows.txt: unknown dataset format '.txt'"
+    assert error(tmp_path, CASE_FILE, "x", "rows.txt").startswith(unknown)
+    (tmp_path / "cases.yaml").write_text(CASE_FILE.format(file="missing.jsonl"), encoding="utf-8")
+    with pytest.raises(CaseFileError, match=r"^cases/cases.yaml:5: cannot read dataset cases/missing.jsonl: No such"):
+        resolve_cases(*parse_case_file(tmp_path / "cases.yaml", "cases/cases.yaml"), "svc")
 
 
 def test_case_file_keys_for_datasets_are_checked_with_their_line(tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ HEAVY = (
     "standardwebhooks",
     "tenacity",
     "rank_bm25",
+    "numpy",  # with onnxruntime and tokenizers: semantic parity's local model, loaded at its first use
+    "onnxruntime",
+    "tokenizers",
     "reference_services",
     "harness._verdict._checks",
     "harness._run._runner",

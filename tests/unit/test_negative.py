@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from typing import Any
 
 import jsonschema
@@ -61,7 +63,8 @@ def test_drawn_bodies_are_invalid_and_reproducible() -> None:
             assert not validator.is_valid(request.body), request.what
     assert [r.raw_body for r in generate(PERSON, 40, seed=5)] == [r.raw_body for r in requests]
     assert [r.raw_body for r in generate(PERSON, 40, seed=6)] != [r.raw_body for r in requests]
-    assert [r.what for r in generate(PERSON, 40, seed=6)] == [r.what for r in requests]  # the seed picks bodies
+    # the seed picks bodies, not what is broken
+    assert [(r.kind, r.field) for r in generate(PERSON, 40, seed=6)] == [(r.kind, r.field) for r in requests]
     assert len({r.raw_body for r in requests}) > 30  # later rounds draw new bodies, not the first ones again
 
 
@@ -80,10 +83,65 @@ def test_the_pasted_case_is_a_valid_case_with_the_same_request() -> None:
 
 def test_a_conversation_id_that_is_the_point_is_pasted_as_raw_bytes() -> None:
     schema = {"type": "object", "required": ["conversation_id"], "properties": {"conversation_id": {"type": "string"}}}
-    wrong_type = next(r for r in generate(schema, 4, seed=1) if r.what == "'conversation_id' is not of type string")
+    wrong_type = next(r for r in generate(schema, 4, seed=1) if r.kind == "wrong_type")
     # The runner replaces an input's conversation id per run, which would repair the broken value.
     assert "raw_body:" in wrong_type.case_yaml("conversation_id")
     assert "input:" in wrong_type.case_yaml(None)
+
+
+# Open to extra properties (no additionalProperties: false), with optional fields and a nested object: what a
+# FastAPI model without extra="forbid" publishes. The draw used to fill such bodies with random keys.
+OPEN_ORDER: dict[str, Any] = {
+    "type": "object",
+    "required": ["sku", "quantity", "address"],
+    "properties": {
+        "sku": {"type": "string", "minLength": 3, "maxLength": 8},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 99},
+        "note": {"type": "string"},
+        "gift": {"type": "boolean"},
+        "address": {
+            "type": "object",
+            "required": ["city"],
+            "properties": {"city": {"type": "string", "minLength": 1}, "street": {"type": "string"}},
+        },
+    },
+}
+
+
+def test_a_drawn_body_is_the_valid_body_with_its_one_mutation_said_in_one_line() -> None:
+    requests = generate(OPEN_ORDER, 20, seed=3)
+    for request in requests:
+        if request.body is None:  # malformed JSON: a cut-short valid body
+            assert request.what.startswith("malformed JSON (a valid body cut short after ")
+            continue
+        assert set(request.body) <= {"sku", "quantity", "address", request.field}, request.raw_body
+        if isinstance(request.body.get("address"), dict):
+            assert set(request.body["address"]) == {"city"}, request.raw_body
+        assert "\n" not in request.what
+        if request.kind not in ("missing_required", "wrong_content_type"):
+            value = request.body[request.field]
+            long = isinstance(value, str) and len(value) > 20
+            shown = f"a string of {len(value)} characters" if long else json.dumps(value, ensure_ascii=False)
+            assert request.what.endswith(f": sent {shown}"), request.what
+        assert len(request.case_yaml().splitlines()) <= 4 + len(request.body), request.case_yaml()  # a line a field
+        assert len(request.raw_body) < 120, request.raw_body
+    wrong = next(r for r in requests if r.kind == "out_of_range")
+    assert re.fullmatch(r"'quantity' (below its minimum \(1\)|above its maximum \(99\)): sent -?\d+", wrong.what)
+
+
+def test_with_count_20_every_kind_is_drawn_a_few_times_however_many_fields() -> None:
+    fields = {f"field_{i}": {"type": "string", "minLength": 1, "maxLength": 10} for i in range(8)}
+    wide = {"type": "object", "additionalProperties": False, "required": list(fields), "properties": fields}
+    requests = generate(wide, 20, seed=1)
+    counts = Counter(r.kind for r in requests)
+    assert set(counts) == {
+        "missing_required", "wrong_type", "too_short", "too_long", "extra_field", "malformed_json",
+        "wrong_content_type",
+    }  # fmt: skip
+    assert min(counts.values()) >= 2, counts
+    assert max(counts.values()) - min(counts.values()) <= 1, counts
+    # within a kind, the fields take turns
+    assert len({r.field for r in requests if r.kind == "too_long"}) == counts["too_long"]
 
 
 def test_openapi_request_schema_inlines_refs_and_names_what_is_missing() -> None:

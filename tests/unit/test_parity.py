@@ -310,3 +310,25 @@ def test_similarity_bounds() -> None:
     assert text_similarity("a", "") == 0.0
     assert text_similarity("Real GDP", "real  gdp") == pytest.approx(1.0)
     assert 0 < text_similarity("real GDP grows", "nominal GDP grows") < 1
+
+
+def test_a_registered_text_structure_is_compared_by_structural_parity(pair: Any) -> None:
+    from harness import register_text_structure
+    from harness._verdict import _structures
+
+    def rows(text: str) -> int:
+        return sum(line.startswith("|") for line in text.splitlines())
+
+    def differences(qa: str, prod: str) -> list[str]:
+        return [f"qa has {rows(qa)} table rows, prod has {rows(prod)}"] if rows(qa) != rows(prod) else []
+
+    register_text_structure("table", differences, lambda text: f"{rows(text)} table rows" if rows(text) else None)
+    try:
+        same = compare("structural", *pair("| a |\n| b |", "| x |\n| y |"))
+        assert same.passed, same.summary
+        assert same.summary.startswith("same structure: 2 table rows")
+        shorter = compare("structural", *pair("| a |\n| b |", "| x |"))
+        assert not shorter.passed
+        assert "qa has 2 table rows, prod has 1" in shorter.summary
+    finally:
+        del _structures._TEXT_STRUCTURES["table"]

@@ -54,3 +54,25 @@ def test_nested_values_and_secret_keys() -> None:
 
 def test_longer_secret_is_masked_whole_when_it_contains_a_shorter_one() -> None:
     assert redact_text("key=abcdefgh", ["abcd", "abcdefgh"]) == f"key={MASK}"
+
+
+def test_a_secret_is_masked_in_the_forms_a_service_echoes_it_in() -> None:
+    import base64
+    import json
+    import urllib.parse
+
+    secret = 'qa?tok S3CRET/9+z="é'
+    forms = [
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        base64.b64encode(secret.encode()).decode(),
+        base64.urlsafe_b64encode(secret.encode()).decode(),
+    ]
+    assert len(set(forms)) == len(forms)  # each form is a different string: none is masked by another's rule
+    for form in forms:
+        masked = redact_text(f"debug: sent {form} back", [secret])
+        assert masked.startswith(f"debug: sent {MASK}"), form
+        assert form.rstrip("=") not in masked

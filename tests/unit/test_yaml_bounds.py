@@ -90,9 +90,29 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
         file.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is actually written
     with pytest.raises(CaseFileError) as caught:
         read_located(path, "cases/huge.yaml")
-    assert str(caught.value).startswith("cases/huge.yaml: file is 5.0 MB; YAML files are limited to 5 MB")
+    assert str(caught.value).startswith("cases/huge.yaml:1: file is 5.0 MB; YAML files are limited to 5 MB")
     assert "fix: split it into several files" in str(caught.value)
     assert "limited to 5 MB" in _error("a: " + "x" * MAX_FILE_BYTES)
+
+
+def test_an_oversized_file_is_refused_at_the_line_where_it_passes_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.yaml"
+    # Three short lines, then one string longer than the limit: the file passes the limit on line 4.
+    with path.open("w", encoding="utf-8") as file:
+        file.write("cases:\n  - id: big\n    input:\n      text: ")
+        file.write("x" * (MAX_FILE_BYTES + 1024 * 1024))
+    # Never read whole: only up to the limit, a megabyte at a time.
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the whole file was read"))
+    with pytest.raises(CaseFileError) as caught:
+        read_located(path, "cases/huge.yaml")
+    assert str(caught.value).startswith(
+        "cases/huge.yaml:4: file is 6.0 MB; YAML files are limited to 5 MB, which this file passes at line 4"
+    )
+    text = "a: 1\n" * 3 + "b: " + "x" * MAX_FILE_BYTES
+    assert _error(text).startswith("cases/x.yaml:4: file is 5.0 MB")
+    assert _error(text.encode()).startswith("cases/x.yaml:4: file is 5.0 MB")
 
 
 def test_control_characters_and_deep_nesting_are_errors_not_tracebacks() -> None:

@@ -5,8 +5,7 @@ Importing this package registers the built-in checks. Users add their own with `
 
 from __future__ import annotations
 
-# The built-in checks register on import. The exam extension comes last: it plugs into parity, which needs
-# classify_error_body from here.
+# The built-in checks register on import; the exam extension (checks and a parity text structure) last.
 from harness._verdict._checks import _http, _judge, _quality, _text
 from harness._verdict._checks._http import ErrorBody, classify_error_body
 from harness._verdict._checks._registry import (

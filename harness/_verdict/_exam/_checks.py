@@ -11,7 +11,7 @@ from harness._errors import CheckFailed
 from harness._report.excerpts import head, limited, numbers
 from harness._verdict._checks._registry import CheckContext, check
 from harness._verdict._exam._parser import ExamQuestion, ParsedExam, parse_exam
-from harness._verdict._parity import register_text_structure
+from harness._verdict._structures import register_text_structure
 
 _NULL: dict[str, Any] = {"type": "null"}
 
