@@ -130,6 +130,8 @@ def test_recorded_traffic_replays_as_passing_cases_and_a_fault_shows_as_golden_f
     result.assert_outcomes(passed=9)
 
     result = project.run(
+        "-n",
+        "2",  # the answers travel from the workers to the controller, which compares them with the baseline's
         "--harness-baseline",
         "baseline.json",
         "--harness-max-drift",
