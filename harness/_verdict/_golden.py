@@ -64,16 +64,22 @@ def outcome_from_record(record: dict[str, Any]) -> Outcome:
 
 
 def compare_with_baseline_output(
-    before: dict[str, Any], now: dict[str, Any], *, level: str, threshold: float, ignore: list[str]
+    before: Outcome,
+    now: Outcome,
+    *,
+    level: str,
+    threshold: float,
+    ignore: list[str],
+    similarity: TextSimilarity | None = None,
 ) -> ParityReport:
-    """A baseline's outcome record against this run's, at ``level`` (lexical similarity for semantic)."""
-    old, new = outcome_from_record(before), outcome_from_record(now)
-    old.delivery = GOLDEN_DELIVERY  # the same endpoint on both sides; only the output is compared
+    """A baseline's answer against this run's, at ``level`` (``semantic``: ``similarity``, else lexical)."""
+    before.delivery = GOLDEN_DELIVERY  # the same endpoint on both sides; only the output is compared
     return compare(
         level,  # type: ignore[arg-type]  # validated where the record was written
-        old,
-        new,
+        before,
+        now,
         threshold=threshold,
         ignore_paths=ignore,
+        similarity=similarity,
         labels=("baseline", "now"),
     )

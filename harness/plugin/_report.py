@@ -242,7 +242,7 @@ class ReportPlugin:
                 "latency_tolerance": tolerance,
                 "regressions": [r.__dict__ for r in self.regressions],
             }
-            self.drift = compare_answers(run, self.baseline)
+            self.drift = compare_answers(run, self.baseline, self._embed)
             run["baseline"]["drift"] = self.drift.as_dict()
             limit = settings.max_drift
             too_much = limit is not None and limit.exceeded(len(self.drift.drifted), self.drift.compared)
@@ -274,6 +274,20 @@ class ReportPlugin:
                 tr.write_line(f"no regressions against the baseline {self.settings.baseline}")
         if self.drift is not None:
             self._write_drift(tr, self.drift)
+
+    def _embed(self, texts: list[str]) -> Any:
+        """The run's embedder (else the local model) over ``texts``: how ``semantic`` answers drift is judged."""
+        import asyncio
+
+        from harness._verdict._checks import CheckSettings
+        from harness._verdict._embeddings import Embedder
+
+        settings = CheckSettings(
+            embeddings_base_url=self.settings.embeddings_url,
+            embeddings_api_key=self.settings.embeddings_api_key,
+            embeddings_model=self.settings.embeddings_model,
+        )
+        return asyncio.run(Embedder.from_settings(settings).similarity(texts))
 
     def _write_drift(self, tr: Any, drift: DriftReport) -> None:
         """Answers that changed beyond noise, each with the start of its diff; the limit's verdict."""

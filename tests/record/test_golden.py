@@ -93,3 +93,27 @@ def test_answers_that_moved_beyond_noise_are_drift_and_others_are_not() -> None:
 def test_max_drift_is_a_count_or_a_share(raw: str, drifted: int, compared: int, fails: bool) -> None:
     assert _drift_limit(raw, "--harness-max-drift").exceeded(drifted, compared) is fails
     assert DriftLimit(count=0).exceeded(0, 5) is False
+
+
+class Agreeable:
+    """A judge that finds any two texts alike: stands in for an embedder's similarity."""
+
+    name = "agreeable"
+
+    def __call__(self, a: str, b: str) -> float:
+        return 1.0
+
+
+def test_semantic_drift_is_judged_by_the_embedder_given_all_texts_at_once() -> None:
+    how = {"level": "semantic", "threshold": 0.9, "ignore": []}
+    before = run_record({"qa": "Mitochondria make ATP."}, how)
+    now = run_record({"qa": "The powerhouse of the cell produces energy."}, how)
+    assert compare_answers(now, before).drifted  # lexically far apart
+    asked: list[list[str]] = []
+
+    def embed(texts: list[str]) -> Agreeable:
+        asked.append(texts)
+        return Agreeable()
+
+    assert not compare_answers(now, before, embed).drifted
+    assert asked == [["Mitochondria make ATP.", "The powerhouse of the cell produces energy."]]
