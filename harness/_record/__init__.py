@@ -12,3 +12,6 @@ _casefile.py   the case file, written atomically after every new case
 _har.py        the same from a HAR 1.2 file
 _cli.py        the two subcommands
 """
+
+DEFAULT_MAX_BODY_BYTES = 1024**2
+"""Largest request or response body recorded (bigger ones pass through the proxy whole, unrecorded)."""

@@ -7,13 +7,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from harness._errors import CaseFileError, HarnessUsageError
-from harness._model._case import GoldenLevel
-from harness._model._spec import ServiceSpec, parse_service_spec
-from harness._record._recorder import DEFAULT_MAX_BODY_BYTES, Recorder, RecordSettings
+from harness._record import DEFAULT_MAX_BODY_BYTES
+
+if TYPE_CHECKING:  # the recorder loads when a command runs: `harness --help` stays quick
+    from harness._model._spec import ServiceSpec
+    from harness._record._recorder import Recorder
 
 _LEVELS = ["exact", "normalized", "structural", "semantic", "lexical"]
 
@@ -81,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _recorder(args: argparse.Namespace, source: str) -> Recorder:
+    from harness._record._recorder import Recorder, RecordSettings
+
     if not 0.0 <= args.sample_rate <= 1.0:
         raise HarnessUsageError(f"--sample-rate must be between 0 and 1, got {args.sample_rate}")
     if args.max_cases is not None and args.max_cases < 1:
@@ -91,13 +95,12 @@ def _recorder(args: argparse.Namespace, source: str) -> Recorder:
     spec_path = args.spec or _only_spec()
     spec = _spec(spec_path)
     out = args.out or spec_path.parent / "recorded.yaml"
-    level: GoldenLevel | None = args.level
     settings = RecordSettings(
         out=out,
         sample_rate=args.sample_rate,
         max_cases=args.max_cases,
         samples=samples,
-        level=level,
+        level=args.level,
         max_body_bytes=args.max_body_size,
         source=source,
     )
@@ -113,6 +116,8 @@ def _only_spec() -> Path:
 
 
 def _spec(path: Path) -> ServiceSpec:
+    from harness._model._spec import parse_service_spec
+
     if not path.is_file():
         raise HarnessUsageError(f"--spec {path}: no such file; give the service's service.yaml")
     return parse_service_spec(path, str(path))

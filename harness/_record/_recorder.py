@@ -21,14 +21,12 @@ from typing import Any
 from harness._delivery._outcome import Outcome
 from harness._model._case import GoldenLevel
 from harness._model._spec import ServiceSpec
+from harness._record import DEFAULT_MAX_BODY_BYTES
 from harness._record._casefile import render_case, render_case_file, write_atomically
 from harness._record._exchange import Exchange, outcome_of, output_observed
 from harness._record._inverse import Unmappable, recover_input
 from harness._record._noise import golden_from
 from harness._record._privacy import Scrubber
-
-DEFAULT_MAX_BODY_BYTES = 1024**2
-"""Largest request or response body recorded (bigger ones pass through the proxy whole, unrecorded)."""
 
 
 @dataclass

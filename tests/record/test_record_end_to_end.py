@@ -172,3 +172,26 @@ def test_recorded_traffic_replays_as_passing_cases_and_a_fault_shows_as_golden_f
         if path.is_file():
             text = path.read_text(errors="replace")
             assert EMAIL not in text, path
+
+
+def test_an_unreachable_upstream_is_a_502_that_names_it_and_is_counted(tmp_path: Path) -> None:
+    closed = listening_socket()
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    spec_path = tmp_path / "service.yaml"
+    spec_path.write_text(spec_text("studycompanion"))
+    recorder = Recorder(parse_service_spec(spec_path, "service.yaml"), RecordSettings(out=tmp_path / "out.yaml"))
+    sock = listening_socket()
+    proxy = RecordingProxy(f"http://127.0.0.1:{port}", recorder, timeout_s=5)
+    server = ServerThread([(quiet_config(proxy.app, **serve_options()), sock)], name="record-proxy")
+    server.start()
+    try:
+        response = httpx.post(f"http://127.0.0.1:{sock.getsockname()[1]}/studycompanion/chat/qa", json={}, timeout=30)
+        deadline = time.monotonic() + 30
+        while not recorder.tally.unmapped and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    assert response.status_code == 502
+    assert f"upstream http://127.0.0.1:{port} failed" in response.text
+    assert recorder.tally.unmapped == {"no response from the service": 1}
