@@ -166,6 +166,14 @@ def test_recorded_traffic_replays_as_passing_cases_and_a_fault_shows_as_golden_f
     assert sorted((d["case"].rpartition("::")[2], d["part"]) for d in drift["drifted"]) == sorted(
         [(exam_id, "prod"), (valdez_id, "qa"), (valdez_id, "prod")]
     )
+    steps = [
+        step
+        for result_file in (project.root / "reports" / "allure-results").glob("*-result.json")
+        for step in json.loads(result_file.read_text()).get("steps", [])
+    ]
+    golden_steps = [s for s in steps if s["name"].startswith("golden output (normalized): failed")]
+    assert golden_steps
+    assert [a["name"] for a in golden_steps[0]["attachments"]] == ["golden diff", "golden"]
     summary = (project.root / "reports" / "summary.md").read_text()
     assert "### Answers against the baseline: 3 of 6 answers changed beyond noise" in summary
     for path in (project.root / "reports").rglob("*"):
