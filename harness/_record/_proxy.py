@@ -150,16 +150,15 @@ class RecordingProxy:
         """The same request again, its answer read whole (bounded); None if it fails."""
         assert self._client is not None
         exchange = plan.exchange
-        again = Exchange(
-            exchange.method, exchange.path, exchange.query, exchange.request_headers, exchange.request_body
-        )
+        body = self.recorder.sample_body(plan)  # a new conversation, where the service has them
+        again = Exchange(exchange.method, exchange.path, exchange.query, exchange.request_headers, body)
         query = f"?{exchange.query}" if exchange.query else ""
         try:
             async with self._client.stream(
                 exchange.method,
                 self.upstream + exchange.path + query,
                 headers=exchange.request_headers,
-                content=exchange.request_body,
+                content=body,
             ) as response:
                 chunks: list[bytes] = []
                 size = 0

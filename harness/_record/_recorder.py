@@ -8,10 +8,12 @@ any moment leaves a valid file with everything recorded until then.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._delivery._outcome import Outcome
-from harness._model._case import GoldenLevel
+from harness._model._case import GoldenLevel, GoldenOutput
 from harness._model._spec import ServiceSpec
 from harness._record import DEFAULT_MAX_BODY_BYTES
 from harness._record._casefile import render_case, render_case_file, write_atomically
@@ -27,6 +29,7 @@ from harness._record._exchange import Exchange, outcome_of, output_observed
 from harness._record._inverse import Unmappable, recover_input
 from harness._record._noise import golden_from
 from harness._record._privacy import Scrubber
+from harness._run._request import build_body
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Plan:
     input: Any
     exchange: Exchange
     outcome: Outcome
+    scrubbed: bool = False
+    """The input was changed (personal data replaced, a token masked): it replays as a different request."""
 
 
 @dataclass
@@ -121,6 +126,24 @@ class Recorder:
             return 0
         return self.settings.samples - 1
 
+    def sample_body(self, plan: Plan) -> bytes:
+        """The body to send ``plan``'s request again with: the request as the case will replay it.
+
+        That is the scrubbed input when scrubbing changed it (a stand-in where an email was: the answer may
+        differ), and a new conversation where the spec has one (a sample sent with the recorded id would be a
+        follow-up to the recorded question, not the same question asked again).
+        """
+        id_field = self.spec.conversation.id_field if self.spec.conversation else None
+        if id_field is None and not plan.scrubbed:
+            return plan.exchange.request_body
+        spec = self.spec.endpoint(plan.endpoint)
+        case_input = (
+            copy.deepcopy(plan.input) if plan.scrubbed else recover_input(spec, json.loads(plan.exchange.request_body))
+        )
+        if id_field is not None and isinstance(case_input, dict) and id_field in case_input:
+            case_input[id_field] = str(uuid.uuid4())
+        return json.dumps(build_body(spec, case_input)).encode("utf-8")
+
     def plan(self, exchange: Exchange) -> Plan | None:
         """A plan to record ``exchange`` as a case, or None with the reason counted."""
         with self._lock:
@@ -155,7 +178,8 @@ class Recorder:
             return self._unmapped(f"{endpoint}: {exc}")
         if not isinstance(case_input, dict):
             return self._unmapped(f"{endpoint}: the input recovered is not an object (case input is a mapping)")
-        case_input = self.scrubber.scrub(case_input)
+        scrubbed = self.scrubber.scrub(case_input)
+        changed, case_input = scrubbed != case_input, scrubbed
         key = self._key(case_input)
         outcome = outcome_of(exchange, spec, endpoint)
         known = self._cases.get(key)
@@ -172,7 +196,7 @@ class Recorder:
                 return None
         if known is None:
             self._order.append(key)
-        return Plan(endpoint, key, case_input, exchange, outcome)
+        return Plan(endpoint, key, case_input, exchange, outcome, scrubbed=changed)
 
     def _key(self, case_input: dict[str, Any]) -> str:
         """What makes two inputs the same: all of it but the conversation id (a replay sends a fresh one)."""
@@ -209,7 +233,7 @@ class Recorder:
             exchange, outcome = plan.exchange, plan.outcome
             said = f"{plan.endpoint}: {exchange.method} {exchange.path} -> {exchange.status}"
             if output_observed(outcome):
-                golden = golden_from([outcome, *(samples or [])], level=self.settings.level, scrub=self.scrubber.scrub)
+                golden = self._golden(plan, samples or [])
                 case["golden"] = {"level": golden.level, **golden.model_dump(exclude_none=True, exclude_defaults=True)}
                 if not outcome.succeeded:
                     case["checks"] = [{"status": outcome.status}]
@@ -220,6 +244,19 @@ class Recorder:
             text = self._text()
         self._write(text)
         return case
+
+    def _golden(self, plan: Plan, samples: list[Outcome]) -> GoldenOutput:
+        """The golden output: of the answers to the input as it will replay, with the noise between them.
+
+        When scrubbing changed the input, the observed answer was to another request: the samples (sent with the
+        scrubbed input) are the answers that count; with none, the observed answer is kept at ``semantic``, as the
+        closest known answer, unless ``--level`` says otherwise.
+        """
+        answers = [o for o in samples if output_observed(o)]
+        if plan.scrubbed and answers:
+            return golden_from(answers, level=self.settings.level, scrub=self.scrubber.scrub)
+        level = self.settings.level or ("semantic" if plan.scrubbed and plan.outcome.succeeded else None)
+        return golden_from([plan.outcome, *answers], level=level, scrub=self.scrubber.scrub)
 
     def abandon(self, plan: Plan) -> None:
         """A planned request that could not be completed (the client went away): counted, not recorded."""

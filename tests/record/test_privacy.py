@@ -40,3 +40,9 @@ def test_credentials_and_token_like_values_are_masked_ids_are_kept() -> None:
     assert scrubbed["note"] == "token *** key *** qa ***"
     assert scrubbed["conversation_id"] == "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f"
     assert scrubbed["course"] == "Biology 101, exam on 2024-01-15"
+
+
+def test_scrubbing_twice_changes_nothing_more() -> None:
+    scrubber = Scrubber()
+    once = scrubber.scrub({"m": "write to jo@corp.example or call +44 20 7946 0958"})
+    assert scrubber.scrub(once) == once

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from harness._delivery._outcome import Outcome
 from harness._model._case import parse_case_file, resolve_cases
 from harness._model._spec import ConversationSpec, ServiceSpec
 from harness._record._exchange import Exchange
@@ -125,3 +126,34 @@ def test_the_conversation_id_does_not_make_an_input_new(tmp_path: Path) -> None:
     recorder = Recorder(spec, RecordSettings(out=tmp_path / "d.yaml"))
     record_all(recorder, *(qa({"message": "hi", "conversation_id": f"c{n}"}) for n in range(3)))
     assert (recorder.tally.recorded, recorder.tally.duplicates) == (1, 2)
+
+
+def test_a_sample_asks_again_in_a_new_conversation(tmp_path: Path) -> None:
+    spec = SPEC.model_copy(update={"conversation": ConversationSpec(id_field="conversation_id")})
+    recorder = Recorder(spec, RecordSettings(out=tmp_path / "e.yaml", samples=3))
+    plan = recorder.plan(qa({"message": "hi", "conversation_id": "c1"}))
+    assert plan is not None
+    assert recorder.wants_samples(plan) == 2
+    first, second = (json.loads(recorder.sample_body(plan)) for _ in range(2))
+    assert first["message"] == second["message"] == "hi"
+    assert len({first["conversation_id"], second["conversation_id"], "c1"}) == 3
+
+
+def test_an_input_changed_by_scrubbing_takes_its_golden_output_from_answers_to_the_changed_input(
+    tmp_path: Path,
+) -> None:
+    recorder = Recorder(SPEC, RecordSettings(out=tmp_path / "f.yaml", samples=3))
+    plan = recorder.plan(qa({"message": "mail jo@corp.example"}, "Mailed jo@corp.example."))
+    assert plan is not None
+    assert plan.scrubbed
+    sent = json.loads(recorder.sample_body(plan))["message"]
+    assert sent == plan.input["message"]
+    assert "jo@corp.example" not in sent
+    answers = [Outcome("qa", "sync", 200, text=f"Mailed {sent.split()[-1]}.") for _ in range(2)]
+    case = recorder.record(plan, answers)
+    assert case["golden"]["samples"] == 2
+    assert case["golden"]["text"] == answers[0].text
+    alone = Recorder(SPEC, RecordSettings(out=tmp_path / "g.yaml"))
+    lone_plan = alone.plan(qa({"message": "mail jo@corp.example"}))
+    assert lone_plan is not None
+    assert alone.record(lone_plan)["golden"]["level"] == "semantic"
