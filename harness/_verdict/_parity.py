@@ -12,7 +12,8 @@ Levels, strictest first:
   response carry different envelopes). Values, ids and wording may differ.
 - ``semantic``: similarity of meaning at or above a threshold (``SEMANTIC_THRESHOLD``): the cosine of embeddings
   (``harness._verdict._embeddings``: the run's embedder, else all-MiniLM-L6-v2 in this process), passed in as
-  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so.
+  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so. The texts must
+  also agree on their facts (``harness._verdict._facts``: numbers, negation and opposites, names).
 - ``lexical``: word+bigram cosine similarity (``harness._verdict._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
@@ -38,6 +39,7 @@ from harness._errors import HarnessError
 from harness._model._case import PARITY_LEVELS, ParityLevel
 from harness._report.excerpts import clip, excerpt, first_difference
 from harness._verdict._checks import classify_error_body
+from harness._verdict._facts import disagreements
 from harness._verdict._similarity import LEXICAL, TextSimilarity
 from harness._verdict._structures import text_structures
 
@@ -45,7 +47,7 @@ SEMANTIC_THRESHOLD = 0.45
 """``semantic``'s default minimum similarity, chosen on the calibration pairs of ``tests/data/paraphrases.yaml``
 with all-MiniLM-L6-v2 (``bench/semantic.py``): the same meaning in other words scores 0.34..0.88 (median 0.74),
 another answer altogether 0.00..0.38 (median 0.03). A changed meaning that keeps the words (a negation, another
-number) scores as high as a paraphrase: no threshold separates those; ``llm_judge`` does."""
+number) scores as high as a paraphrase: no threshold separates those; the fact check (``_facts``) catches most."""
 LEXICAL_THRESHOLD = 0.8
 """``lexical``'s default (and ``semantic``'s when a caller passes no similarity): word+bigram cosine."""
 
@@ -157,13 +159,13 @@ def compare(
     passed = score >= threshold
     relation = ">=" if passed else "<"
     fallback = "; no embedder configured" if level == "semantic" and similarity is None else ""
-    return report(
-        passed,
-        f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})",
-        similarity=score,
-        threshold=threshold,
-        judge=judge.name + fallback,
-    )
+    summary = f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})"
+    if passed and level == "semantic" and qa.text is not None and prod.text is not None:
+        # An embedding scores "is fast" / "is not fast" or "1919" / "1945" like a paraphrase: the facts decide.
+        differing = disagreements(qa.text, prod.text)
+        if differing:
+            passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
+    return report(passed, summary, similarity=score, threshold=threshold, judge=judge.name + fallback)
 
 
 def compare_with_noise(
@@ -180,7 +182,8 @@ def compare_with_noise(
     ``qa_self`` / ``prod_self`` are the lowest pairwise similarity of each endpoint with itself, ``cross``
     the mean similarity of every QA sample with every prod sample. The pair passes when
     ``cross >= min(qa_self, prod_self) - margin``: QA and prod may differ as much as each differs from
-    itself, and no more. A single sample per side cannot measure noise and counts as 1.0.
+    itself, and no more. A single sample per side cannot measure noise and counts as 1.0. The texts must also
+    agree on their facts (``harness._verdict._facts``) wherever each endpoint's samples agree among themselves.
     """
     if not qa_samples or not prod_samples:
         raise HarnessError("compare_with_noise needs at least one sample from each endpoint")
@@ -214,6 +217,12 @@ def compare_with_noise(
         f"(qa vs itself {qa_self:.2f}, prod vs itself {prod_self:.2f}, margin {margin:.2f}; "
         f"{len(qa_texts)} qa and {len(prod_texts)} prod samples; {judge.name}){note}"
     )
+    if passed:
+        differing, unstable = _stable_fact_disagreements(qa_samples, prod_samples)
+        if differing:
+            passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
+        elif unstable:
+            summary += f"; facts not judged: {unstable} disagrees with itself on them"
     return ParityReport(
         "noise",
         passed,
@@ -372,6 +381,23 @@ def comparable_text(outcome: Outcome) -> str:
     if outcome.text is not None:
         return outcome.text
     return json.dumps(outcome.body, sort_keys=True, ensure_ascii=False) if outcome.body is not None else ""
+
+
+def _listed(differing: Sequence[str]) -> str:
+    more = f" (+{len(differing) - _SUMMARY_ITEMS} more)" if len(differing) > _SUMMARY_ITEMS else ""
+    return "; ".join(differing[:_SUMMARY_ITEMS]) + more
+
+
+def _stable_fact_disagreements(qa: Sequence[Outcome], prod: Sequence[Outcome]) -> tuple[list[str], str]:
+    """The facts QA and prod state differently, judged only where each endpoint agrees with itself on its facts
+    (an endpoint that says 3 one call and 4 the next is noisy, not regressed); else which endpoint varied."""
+    qa_texts, prod_texts = [o.text for o in qa], [o.text for o in prod]
+    if None in qa_texts or None in prod_texts:
+        return [], ""
+    for name, texts in (("qa", qa_texts), ("prod", prod_texts)):
+        if any(disagreements(a or "", b or "") for a, b in itertools.combinations(texts, 2)):
+            return [], name
+    return next((found for a in qa_texts for b in prod_texts if (found := disagreements(a or "", b or ""))), []), ""
 
 
 def _min_pairwise(texts: Sequence[str], judge: TextSimilarity) -> float:
