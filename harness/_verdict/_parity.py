@@ -162,7 +162,7 @@ def compare(
     summary = f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})"
     if passed and level == "semantic" and qa.text is not None and prod.text is not None:
         # An embedding scores "is fast" / "is not fast" or "1919" / "1945" like a paraphrase: the facts decide.
-        differing = disagreements(qa.text, prod.text)
+        differing = [_relabel(line, labels) for line in disagreements(qa.text, prod.text)]
         if differing:
             passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
     return report(passed, summary, similarity=score, threshold=threshold, judge=judge.name + fallback)

@@ -117,3 +117,10 @@ def test_semantic_drift_is_judged_by_the_embedder_given_all_texts_at_once() -> N
 
     assert not compare_answers(now, before, embed).drifted
     assert asked == [["Mitochondria make ATP.", "The powerhouse of the cell produces energy."]]
+
+
+def test_a_semantic_golden_output_also_holds_its_facts_said_of_golden_and_the_endpoint() -> None:
+    golden = GoldenOutput(text="The treaty was signed in 1919 in Paris.", level="semantic", threshold=0.5)
+    report = compare_golden(golden, Outcome("qa", "sync", 200, text="The treaty was signed in 1945 in Paris."))
+    assert not report.passed
+    assert report.summary.startswith("facts differ: numbers: golden says 1919, qa says 1945")
