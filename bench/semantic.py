@@ -9,9 +9,14 @@ cosine, the hashed bag-of-words stand-in the embedded model answered with before
 - the threshold that classifies the most calibration pairs right (paraphrase >= t, changed < t), and the share of
   pairs right at it on the calibration and on the held-out set (which played no part in choosing it);
 - the same at the documented default threshold, with the misjudged pairs of the learned model;
-- the learned model's first-load and per-text time.
+- issue 23's two criteria at the default, embeddings alone and with the fact check (``harness._verdict._facts``:
+  numbers, negation and opposites, names): same meaning passes, changed meaning fails, on each set;
+- the learned model's first-load and per-text time;
+- with ``--reference-answers``: the fact check on answers that vary only in wording (the in-process reference
+  services, unseeded, asked the same question several times): how many pairs it would fail.
 
     python bench/semantic.py
+    python bench/semantic.py --reference-answers
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness._verdict import _minilm  # noqa: E402
 from harness._verdict._embeddings import cosine  # noqa: E402
+from harness._verdict._facts import disagreements  # noqa: E402
 from harness._verdict._parity import SEMANTIC_THRESHOLD  # noqa: E402
 from harness._verdict._similarity import text_similarity  # noqa: E402
 from reference_services.terms import content_terms  # noqa: E402
@@ -120,9 +126,63 @@ def row(name: str, similarity: Similarity, calibration: list[Triple], held_out: 
     )
 
 
+QUESTIONS = [
+    ("Macroeconomics 201", "Can you explain the difference between nominal and real GDP?"),
+    ("Macroeconomics 201", "What are the three big topics for exam 1?"),
+    ("Macroeconomics 201", "What is GDP?"),
+    ("Macroeconomics 201", "How is unemployment measured?"),
+    ("Macroeconomics 201", "What causes inflation?"),
+    ("Introduction to Biology", "What do mitochondria do in a cell?"),
+    ("Introduction to Biology", "What is photosynthesis?"),
+]
+EXAMS = [("Chemistry", "Atoms", 8), ("Introduction to Biology", "Cells", 4)]
+
+
+def reference_answers(samples: int) -> None:
+    """Fact disagreements between answers of the unseeded reference services to the same request."""
+    import httpx
+
+    from reference_services.inprocess import start_stack
+
+    stack = start_stack(settings_overrides={"seed": None, "temperature": 0.5})
+    headers = {"Authorization": f"Bearer {stack.qa_token}"}
+    found: list[tuple[str, list[str]]] = []
+    pairs = 0
+    try:
+        with httpx.Client(base_url=stack.base_url, headers=headers, timeout=60) as client:
+            asked: list[tuple[str, list[str]]] = []
+            for n, (course, message) in enumerate(QUESTIONS):
+                bodies = [
+                    {"user_id": f"u{n}", "course": course, "conversation_id": f"c{n}-{k}", "message": message}
+                    for k in range(samples)
+                ]
+                asked.append(
+                    (message, [client.post("/studycompanion/chat/qa", json=b).json()["reply"] for b in bodies])
+                )
+            for title, topic, count in EXAMS:
+                body = {"course_title": title, "course_topic": topic, "num_questions": count}
+                exams = [client.post("/examgenerator/create/qa", json=body).json()["text"] for _ in range(samples)]
+                asked.append((f"exam {title} / {topic}", exams))
+    finally:
+        stack.stop()
+    for request, texts in asked:
+        for a, b in itertools.combinations(texts, 2):
+            pairs += 1
+            if differing := disagreements(a, b):
+                found.append((request, differing))
+    print(f"\nfacts on the reference services' unseeded answers ({samples} per request, {len(asked)} requests):")
+    print(f"  pairs the fact check would fail: {share(len(found), pairs)}")
+    for request, differing in found:
+        print(f"    {request}: {'; '.join(differing)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threshold", type=float, default=SEMANTIC_THRESHOLD, help="the default to report at")
+    parser.add_argument(
+        "--reference-answers", action="store_true", help="also check facts on unseeded reference answers"
+    )
+    parser.add_argument("--samples", type=int, default=4, help="answers per request with --reference-answers")
     args = parser.parse_args()
     default = args.threshold
     calibration, held_out = load("calibration"), load("held_out")
@@ -182,7 +242,22 @@ def main() -> None:
             f"  {label:32} {share(judged, len(values)):>12} {wanted}   scores {min(values):.2f}..{max(values):.2f}, "
             f"median {statistics.median(values):.2f}"
         )
+    print(f"\nsemantic parity at {default:.2f}: same meaning passes, changed meaning (shared words) fails")
+    print(f"{'judge':34} {'set':12} {'same passes':>14} {'changed fails':>14}")
+    for name, facts in (("embeddings alone", False), ("embeddings + facts", True)):
+        for part, triples in (("calibration", calibration), ("held-out", held_out)):
+
+            def passes(a: str, b: str, facts: bool = facts) -> bool:
+                return learned(a, b) >= default and not (facts and disagreements(a, b))
+
+            same_ok = sum(passes(t.text, t.paraphrase) for t in triples)
+            changed_ok = sum(not passes(t.text, t.changed) for t in triples)
+            print(f"  {name:32} {part:12} {share(same_ok, len(triples)):>14} {share(changed_ok, len(triples)):>14}")
+    missed = [t for t in held_out if learned(t.text, t.changed) >= default and not disagreements(t.text, t.changed)]
+    print("  held-out changed meanings that still pass:", *(f"\n    {t.kind:9} {t.changed}" for t in missed))
     print(f"\nfirst load {load_s:.2f} s, then {per_text_ms:.1f} ms per text (one CPU thread)")
+    if args.reference_answers:
+        reference_answers(args.samples)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``harness`` command line: ``harness schema``, ``harness merge``, ``harness init``, ``harness try``."""
+"""``harness`` command line: ``harness schema``, ``harness merge``, ``harness init``, ``harness try``,
+``harness record`` and ``harness import-har`` (cases from traffic)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     merge.add_argument("-o", "--output", type=Path, default=Path("reports"), help="Where to write (default: reports)")
     _add_init(commands)
     _add_try(commands)
+    from harness._record._cli import add_commands  # argparse only; the recorder loads when a command runs
+
+    add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("record", "import-har"):
+        from harness._record._cli import run
+
+        return run(args)
     if args.command == "merge":
         return _merge(args.shards, args.output)
     if args.command == "init":

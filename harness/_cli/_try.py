@@ -21,9 +21,11 @@ import httpx
 
 from harness._delivery import CallbackReceiver, DeliveryAdapter, Request
 from harness._delivery._outcome import Outcome
+from harness._delivery._problems import PROBLEMS
 from harness._errors import HarnessUsageError
 from harness._model._pointer import explain_miss, parse_pointer, resolve_pointer
 from harness._model._spec import EndpointSpec, ServiceSpec, parse_service_spec
+from harness._model._specs import SPEC_FILENAME
 from harness._model._yaml import LocatedDocument, read_located
 from harness._report.curl import curl_command
 from harness._report.excerpts import clip, short_repr
@@ -32,21 +34,11 @@ from harness._run._options import DEFAULT_TIMEOUT_S
 from harness._run._request import Auth, build_request, deliver_request
 from harness._run._target import Target
 
-SPEC_FILENAME = "service.yaml"
 MAX_TRANSCRIPT_LINES = 200
 """A long stream is shown head and tail: the middle rarely matters when debugging a spec."""
 _VALUE_LIMIT = 160
 _SETUP_MARGIN_S = 30.0
 """Beyond each delivery's own bound: time to start the callback receiver and open connections."""
-
-# Delivery problems that mean a spec pointer or value is wrong, and the spec key to fix.
-_PROBLEM_KEYS: dict[str, str] = {
-    "callback_no_ack_id": "callback.ack_id",
-    "callback_wrong_id": "callback.payload_id",
-    "callback_unknown_status": "callback.status (or callback.success / failure)",
-    "poll_no_job_id": "poll.job_id",
-    "poll_unknown_status": "poll.status.pointer (or poll.status.success / pending / failure)",
-}
 
 
 @dataclass
@@ -297,7 +289,7 @@ def report(outcome: Outcome, spec: EndpointSpec, loaded: LoadedSpec, write: Call
             write("  output_missing: see output.text under pointers")  # its message repeats that line
             continue
         write(f"  {problem.kind}: {problem.message}")
-        key = _PROBLEM_KEYS.get(problem.kind)
+        key = PROBLEMS[problem.kind].spec_key
         if problem.kind == "poll_no_job_id" and spec.poll is not None:
             # The body is still the submit answer: say what it has instead.
             write(

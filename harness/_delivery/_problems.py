@@ -17,6 +17,8 @@ class ProblemKind:
     meaning: str
     blocks_output: bool
     """Nothing was delivered to judge: the checks are not run (each says so) and parity is not judged."""
+    spec_key: str | None = None
+    """The service-spec key that is wrong when this problem comes from the spec, not the service (``harness try``)."""
 
 
 def _declare(*kinds: ProblemKind) -> dict[str, ProblemKind]:
@@ -42,6 +44,7 @@ PROBLEMS: dict[str, ProblemKind] = _declare(
         "output_missing",
         "a 2xx answer where the spec's `output.text` pointer matched nothing; names the keys that are there",
         True,
+        "output.text",
     ),
     ProblemKind(
         "job_failed",
@@ -52,7 +55,12 @@ PROBLEMS: dict[str, ProblemKind] = _declare(
     ProblemKind("callback_never_arrived", "no verified callback for the job arrived in time", True),
     ProblemKind("callback_duplicate", "the job was delivered more than once; the first delivery is used", False),
     ProblemKind("callback_late", "a callback arrived after the wait for it ended", False),
-    ProblemKind("callback_wrong_id", "the callback's job id is not the one the acknowledgement gave", False),
+    ProblemKind(
+        "callback_wrong_id",
+        "the callback's job id is not the one the acknowledgement gave",
+        False,
+        "callback.payload_id",
+    ),
     ProblemKind("callback_bad_signature", "callbacks arrived whose signature does not verify, none that does", True),
     ProblemKind("callback_unsigned", "callbacks arrived without a signature, none signed", True),
     ProblemKind("callback_replayed", "only replays of an already-seen delivery arrived (or stale timestamps)", True),
@@ -63,8 +71,18 @@ PROBLEMS: dict[str, ProblemKind] = _declare(
         True,
     ),
     ProblemKind("callback_bad_payload", "the callback body is not JSON", False),
-    ProblemKind("callback_no_ack_id", "a 2xx acknowledgement without a job id; deliveries are matched by URL", False),
-    ProblemKind("callback_unknown_status", "the callback's status is neither a success nor a failure value", False),
+    ProblemKind(
+        "callback_no_ack_id",
+        "a 2xx acknowledgement without a job id; deliveries are matched by URL",
+        False,
+        "callback.ack_id",
+    ),
+    ProblemKind(
+        "callback_unknown_status",
+        "the callback's status is neither a success nor a failure value",
+        False,
+        "callback.status (or callback.success / failure)",
+    ),
     # streams
     ProblemKind("stream_no_terminator", "the stream ended without its terminator (`[DONE]` or the end event)", True),
     ProblemKind(
@@ -80,9 +98,14 @@ PROBLEMS: dict[str, ProblemKind] = _declare(
     ProblemKind("stream_not_event_stream", "a 2xx answer that is not `text/event-stream`", False),
     ProblemKind("stream_interrupted", "the connection broke mid-stream; the text that arrived is never a pass", False),
     # polled jobs
-    ProblemKind("poll_no_job_id", "a 2xx submit answer without a job id: nothing to poll", True),
+    ProblemKind("poll_no_job_id", "a 2xx submit answer without a job id: nothing to poll", True, "poll.job_id"),
     ProblemKind("poll_status_failed", "a status request answered non-2xx", True),
-    ProblemKind("poll_unknown_status", "a status value the spec does not list", True),
+    ProblemKind(
+        "poll_unknown_status",
+        "a status value the spec does not list",
+        True,
+        "poll.status.pointer (or poll.status.success / pending / failure)",
+    ),
 )
 
 

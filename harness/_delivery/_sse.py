@@ -22,6 +22,7 @@ harness needs and a browser would not:
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -369,3 +370,25 @@ def _timeout_message(request: Request, outcome: Outcome, stream: _Stream) -> str
         f"stream from {where} still open after {request.timeout_s:g} s, waiting for {awaited}; "
         f"{stream.events} events ({len(stream.deltas)} text deltas) received so far"
     )
+
+
+def read_event_stream(request: Request, outcome: Outcome, body: bytes) -> None:
+    """A whole event stream already received (e.g. teed by a recording proxy) read into ``outcome``.
+
+    The same decoding, end and problem rules as a live stream; no timings.
+    """
+    stream = _Stream(reading_body=True)
+    lines = re.split(r"\r\n|\r|\n", body.decode("utf-8-sig", errors="replace"))
+    if lines and lines[-1] == "":
+        lines.pop()  # the line end of the last line, not an empty line (which would dispatch an event)
+    started = time.perf_counter()
+    for line in lines:
+        event = stream.decoder.feed(line)
+        if event is None:
+            continue
+        stream.events += 1
+        if _apply(event, request, outcome, stream, started):
+            break
+    _judge_end(request.spec.sse, outcome, stream, request.secrets)
+    outcome.text = "".join(stream.deltas)
+    _extract(outcome, stream, request.spec.output, request.spec.sse)

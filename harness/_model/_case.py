@@ -47,6 +47,36 @@ class ParitySpec(StrictModel):
     margin: Fraction = Field(0.05, description="Noise-aware: allowed shortfall below self-similarity.")
 
 
+GoldenLevel = Literal["exact", "normalized", "structural", "semantic", "lexical"]
+
+
+class GoldenOutput(StrictModel):
+    """The output a case was recorded with (or one written by hand), and how close each endpoint's must stay."""
+
+    status: int | None = Field(
+        None, ge=100, le=599, description="The status recorded; an error status must be answered alike. None: 2xx."
+    )
+    text: str | None = Field(None, description="The output text (what the spec's text pointer or the stream gave).")
+    sources: list[str] | None = Field(None, description="The source ids, when the service returns them.")
+    body: Any = Field(None, description="The JSON result, kept when there is no text (compared at the same level).")
+    level: GoldenLevel = Field(
+        "normalized",
+        description="How each endpoint's output must match: exact, normalized, structural, semantic (embeddings, "
+        "else lexical) or lexical.",
+    )
+    threshold: float = Field(0.8, ge=0, le=1, description="semantic and lexical: minimum similarity.")
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="JSON paths of the body left out of the comparison: the noise learned by recording each "
+        "input several times (ids, timestamps), or written by hand.",
+    )
+    endpoint: EndpointName | None = Field(None, description="Which endpoint the output was recorded from.")
+    samples: int = Field(1, ge=1, description="How many answers to the same input the noise was learned from.")
+    self_similarity: float | None = Field(
+        None, ge=0, le=1, description="The lowest similarity between those answers (it set the threshold)."
+    )
+
+
 class Turn(StrictModel):
     """One message of a multi-turn conversation."""
 
@@ -94,6 +124,11 @@ class Case(StrictModel):
     min_pass_rate: Fraction | None = Field(None, description="Share of repeats that must pass.")
     timeout_s: Seconds | None = Field(None, description="Bound on each delivery, in seconds.")
     marks: list[Mark] = Field(default_factory=list, description="pytest marks: names, or {skip: why}, {xfail: why}.")
+    golden: GoldenOutput | None = Field(
+        None,
+        description="The known-good output each endpoint's is compared with (harness record writes it): "
+        "{text, sources, body, status, level, threshold, ignore}.",
+    )
 
     @field_validator("checks")
     @classmethod
@@ -238,6 +273,7 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
     "turns": Turn,
     "parity": ParitySpec,
     "dataset": Dataset,
+    "golden": GoldenOutput,
 }
 
 
@@ -538,6 +574,12 @@ def _resolve(
         )
     else:
         turns = ((None, ()),)
+    if case.golden is not None and case.turns:
+        raise origin.error(
+            ("golden",),
+            f"case {case.id!r} has a golden output and turns",
+            "a golden output is one answer: give it to a single-turn case, or check each turn instead",
+        )
     pair_checks = [n for n, _ in case_checks if check_scope(n) == "pair"]
     if pair_checks and len(case.endpoints) < 2:
         raise origin.error(

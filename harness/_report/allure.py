@@ -78,6 +78,8 @@ class AllureRecorder:
             self._exchange(label, outcome)
             for check in turn.get("checks", []):
                 self._check_step(label, check)
+            if turn.get("golden") is not None:
+                self._comparison_step(f"{label}golden output", turn["golden"], "", "golden")
 
     def _exchange(self, label: str, outcome: dict[str, Any]) -> None:
         """Request (with curl), delivery (transcript, problems), output and timings of one endpoint call."""
@@ -132,23 +134,28 @@ class AllureRecorder:
         reports = run.get("reports", [])
         for number, report in enumerate(reports, 1):
             turn_label = f" turn {number}" if len(reports) > 1 else ""
-            verdict = "held" if report.get("passed") else "failed"
-
-            def attachments(report: dict[str, Any] = report, turn_label: str = turn_label) -> None:
-                if report.get("text_diff"):
-                    self._text(f"diff{turn_label}", report["text_diff"], extension="diff")
-                if report.get("json_diff"):
-                    self._text(f"JSON diff{turn_label}", report["json_diff"])
-                details = {k: report.get(k) for k in ("level", "similarity", "threshold", "noise", "summary")}
-                self._json(f"parity{turn_label}", details)
-
-            self._maybe_failed_step(
-                f"{prefix}parity{turn_label} ({report.get('level')}): {verdict} — {report.get('summary')}",
-                "" if report.get("passed") else str(report.get("summary")),
-                attachments,
-            )
+            self._comparison_step(f"{prefix}parity{turn_label}", report, turn_label, "parity")
         for check in run.get("checks", []):
             self._check_step(prefix, check)
+
+    def _comparison_step(self, title: str, report: dict[str, Any], turn_label: str, name: str) -> None:
+        """A parity (or golden-output) verdict as a step, with its diffs and figures attached."""
+        verdict = "held" if report.get("passed") else "failed"
+
+        def attachments() -> None:
+            diff_name = "diff" if name == "parity" else f"{name} diff"
+            if report.get("text_diff"):
+                self._text(f"{diff_name}{turn_label}", report["text_diff"], extension="diff")
+            if report.get("json_diff"):
+                self._text(f"JSON {diff_name}{turn_label}", report["json_diff"])
+            details = {k: report.get(k) for k in ("level", "similarity", "threshold", "noise", "summary")}
+            self._json(f"{name}{turn_label}", details)
+
+        self._maybe_failed_step(
+            f"{title} ({report.get('level')}): {verdict} — {report.get('summary')}",
+            "" if report.get("passed") else str(report.get("summary")),
+            attachments,
+        )
 
     # ---------------------------------------------------------------- primitives
 

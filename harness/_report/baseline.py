@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._errors import HarnessUsageError
 from harness._report.run import RUN_FORMAT, parts
+
+if TYPE_CHECKING:
+    from harness._delivery._outcome import Outcome
+    from harness._verdict._similarity import TextSimilarity
 
 LATENCY_FLOOR_S = 0.1
 """Slowdowns smaller than this never count as regressions: in-process timings are milliseconds of noise."""
@@ -81,3 +86,98 @@ def compare_with_baseline(
                 )
             )
     return regressions
+
+
+@dataclass(frozen=True)
+class Drift:
+    """An answer that changed beyond noise since the baseline: the case part, the verdict and the diffs."""
+
+    case: str
+    part: str
+    level: str
+    summary: str
+    text_diff: str = ""
+    json_diff: str = ""
+
+    def line(self) -> str:
+        """One terminal line."""
+        return f"drift: {self.case} [{self.part}]: {self.level}: {self.summary}"
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Every answer compared with the baseline's, and those that drifted."""
+
+    compared: int
+    drifted: list[Drift]
+
+    def headline(self) -> str:
+        """``12 of 240 answers changed beyond noise``."""
+        return f"{len(self.drifted)} of {self.compared} answers changed beyond noise"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``baseline.drift`` section of run.json."""
+        return {"compared": self.compared, "drifted": [d.__dict__ for d in self.drifted]}
+
+
+def compare_answers(
+    run: dict[str, Any],
+    baseline: dict[str, Any],
+    embed: Callable[[list[str]], TextSimilarity] | None = None,
+) -> DriftReport:
+    """Each QA and prod answer of ``run`` against the baseline's, at the case's level and within its noise.
+
+    A part's ``compare`` key (its golden output's level, threshold and ignored paths, else its parity's) says how;
+    turn by turn of the first repeat. Answers missing on either side (not delivered, deselected, new) are not
+    compared: a part that stopped delivering is a regression already. ``embed(texts)`` gives the similarity
+    ``semantic`` answers are judged by, all of them embedded at once (None, or an ``EmbeddingError``: lexical).
+    """
+    from harness._verdict._golden import compare_with_baseline_output, outcome_from_record  # lazy: parity is heavy
+    from harness._verdict._parity import comparable_text
+
+    before = {(c["case"], part): e for c, part, e in parts(baseline)}
+    pairs: list[tuple[str, str, dict[str, Any], Outcome, Outcome]] = []
+    for case, part, entry in parts(run):
+        how = entry.get("compare")
+        old = before.get((case["case"], part))
+        if part == "parity" or how is None or old is None:
+            continue
+        for then, latest in zip(_answers(old), _answers(entry), strict=False):
+            pairs.append((case["case"], part, how, outcome_from_record(then), outcome_from_record(latest)))
+    similarity = None
+    texts = [
+        comparable_text(o) for *_, how, old_o, new_o in pairs if how["level"] == "semantic" for o in (old_o, new_o)
+    ]
+    if embed is not None and texts:
+        from harness._verdict._embeddings import EmbeddingError
+
+        try:
+            similarity = embed(texts)
+        except EmbeddingError:
+            similarity = None  # judged lexically; each summary names the judge
+    drifted: list[Drift] = []
+    for case_key, part, how, was, now in pairs:
+        report = compare_with_baseline_output(
+            was,
+            now,
+            level=how["level"],
+            threshold=how["threshold"],
+            ignore=list(how.get("ignore", [])),
+            similarity=similarity,
+        )
+        if not report.passed:
+            drifted.append(Drift(case_key, part, report.level, report.summary, report.text_diff, report.json_diff))
+    return DriftReport(len(pairs), drifted)
+
+
+def _answers(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outcome records of a part's first repeat, one per turn, while each turn was answered."""
+    runs = entry.get("runs") or []
+    turns = runs[0].get("turns", []) if runs else []
+    answered = []
+    for turn in turns:
+        outcome = turn.get("outcome") or {}
+        if outcome.get("status") is None:
+            break
+        answered.append(outcome)
+    return answered

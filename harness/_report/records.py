@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from harness._delivery._outcome import Outcome
     from harness._model._case import ResolvedCase
     from harness._run._results import CaseResult, SideRun
+    from harness._verdict._parity import ParityReport
 
 # Records travel to the controller and into run.json and allure attachments: a runaway reply must not
 # make them huge. Checks have already judged the whole output; what is cut is marked with its full size.
@@ -107,6 +108,31 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def report_record(report: ParityReport) -> dict[str, Any]:
+    """A parity (or golden-output) report as a plain dict."""
+    return {
+        "level": report.level,
+        "passed": report.passed,
+        "summary": report.summary,
+        "text_diff": report.text_diff,
+        "json_diff": report.json_diff,
+        "similarity": report.similarity,
+        "threshold": report.threshold,
+        "noise": report.noise,
+        "judge": report.judge,
+    }
+
+
+def answer_comparison(case: ResolvedCase) -> dict[str, Any] | None:
+    """How this case's answers are compared with a baseline's: its golden output's level, else its parity's."""
+    golden = case.case.golden
+    if golden is not None:
+        return {"level": golden.level, "threshold": golden.threshold, "ignore": list(golden.ignore)}
+    if case.parity.level == "none":
+        return None
+    return {"level": case.parity.level, "threshold": case.parity.threshold, "ignore": list(case.parity.ignore)}
+
+
 def _side_record(side: SideRun) -> dict[str, Any]:
     return {
         "passed": side.passed,
@@ -118,6 +144,7 @@ def _side_record(side: SideRun) -> dict[str, Any]:
                     {"name": c.name, "passed": c.passed, "message": c.message, "duration_s": c.duration_s}
                     for c in turn.checks
                 ],
+                **({"golden": report_record(turn.golden)} if turn.golden is not None else {}),
             }
             for turn in side.turns
         ],
@@ -141,20 +168,7 @@ def _part_record(result: CaseResult, part: str) -> dict[str, Any]:
                 {
                     "passed": bool(parity and parity.passed),
                     "blocked": parity.blocked if parity else None,
-                    "reports": [
-                        {
-                            "level": r.level,
-                            "passed": r.passed,
-                            "summary": r.summary,
-                            "text_diff": r.text_diff,
-                            "json_diff": r.json_diff,
-                            "similarity": r.similarity,
-                            "threshold": r.threshold,
-                            "noise": r.noise,
-                            "judge": r.judge,
-                        }
-                        for r in (parity.reports if parity else [])
-                    ],
+                    "reports": [report_record(r) for r in (parity.reports if parity else [])],
                     "checks": [
                         {"name": c.name, "passed": c.passed, "message": c.message}
                         for c in (parity.checks if parity else [])
@@ -172,6 +186,7 @@ def _part_record(result: CaseResult, part: str) -> dict[str, Any]:
         "min_pass_rate": case.min_pass_rate,
         "repeats": len(result.runs),
         "checks": [name for name, _ in case.checks],
+        **({"compare": answer_comparison(case)} if part != "parity" else {}),
         "runs": runs,
     }
 

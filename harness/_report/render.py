@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from harness._report.baseline import Regression
+from harness._report.baseline import DriftReport, Regression
 from harness._report.run import failing_parts, slowest_parts, totals_line
 
 SUMMARY_FAILURE_LIMIT = 50
@@ -31,8 +31,10 @@ def _rate(stat: dict[str, Any]) -> str:
     return f"{_pct(stat['pass_rate'])} ({stat['passed']}/{judged})" if judged else "-"
 
 
-def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | None = None) -> str:
-    """Markdown for a pull-request comment: totals, a per-endpoint table, failing cases, regressions."""
+def render_summary_md(
+    run: dict[str, Any], regressions: Sequence[Regression] | None = None, drift: DriftReport | None = None
+) -> str:
+    """Markdown for a pull-request comment: totals, a per-endpoint table, failing cases, regressions, drift."""
     totals = run["totals"]
     errors = run.get("collection_errors") or []
     status = run.get("exit_status") or {"code": 0, "name": "ok"}
@@ -89,7 +91,30 @@ def render_summary_md(run: dict[str, Any], regressions: Sequence[Regression] | N
         else:
             lines.append("No regressions against the baseline.")
         lines.append("")
+    if drift is not None:
+        lines += drift_md(drift)
     return "\n".join(lines)
+
+
+DRIFT_DIFF_LINES = 12
+"""Lines of each drifted answer's diff shown in summary.md (run.json has the whole diff)."""
+
+
+def drift_md(drift: DriftReport) -> list[str]:
+    """The summary.md section on answers that changed since the baseline, each with the start of its diff."""
+    lines = [f"### Answers against the baseline: {drift.headline()}", ""]
+    for item in drift.drifted[:SUMMARY_FAILURE_LIMIT]:
+        lines.append(f"- `{_md_cell(item.case)}` [{item.part}] ({item.level}): {_md_cell(item.summary)}")
+        diff = (item.text_diff or item.json_diff).splitlines()
+        if diff:
+            shown = diff[:DRIFT_DIFF_LINES] + (
+                [f"... {len(diff) - DRIFT_DIFF_LINES} more lines"] if len(diff) > DRIFT_DIFF_LINES else []
+            )
+            lines += ["", "  ```diff", *(f"  {line}" for line in shown), "  ```"]
+    if len(drift.drifted) > SUMMARY_FAILURE_LIMIT:
+        lines.append(f"- … and {len(drift.drifted) - SUMMARY_FAILURE_LIMIT} more (see run.json)")
+    lines.append("")
+    return lines
 
 
 def terminal_lines(run: dict[str, Any], *, slowest: int = 5) -> list[str]:

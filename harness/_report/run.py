@@ -117,6 +117,8 @@ def _part_entry(item: ItemResult) -> dict[str, Any]:
             "checks": record.get("checks", []),
         }
     )
+    if record.get("compare") is not None:
+        entry["compare"] = record["compare"]
     if outcomes:
         entry["delivery"] = outcomes[0].get("delivery")
         entry["latency_s"] = _median(totals)

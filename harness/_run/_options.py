@@ -122,6 +122,36 @@ def _percent(raw: str, name: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class DriftLimit:
+    """How many answers may drift from the baseline's before the session fails: a count, or a share."""
+
+    count: int | None = None
+    share: float | None = None
+
+    def exceeded(self, drifted: int, compared: int) -> bool:
+        """Whether ``drifted`` of ``compared`` answers is more than the limit allows."""
+        if self.count is not None:
+            return drifted > self.count
+        return compared > 0 and self.share is not None and drifted / compared > self.share + 1e-9
+
+
+def _drift_limit(raw: str, name: str) -> DriftLimit:
+    """``3`` (answers) or ``5%`` (of the answers compared)."""
+    text = str(raw).strip()
+    if text.endswith("%"):
+        return DriftLimit(share=_percent(text, name))
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise HarnessUsageError(
+            f"{name} must be a number of answers or a percentage, got {raw!r}; e.g. {name} 0 or {name} 5%"
+        )
+    return DriftLimit(count=count)
+
+
 _UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 
 
@@ -314,6 +344,15 @@ OPTIONS: tuple[Option, ...] = (
         shown_default="`50%`",
     ),
     Option(
+        "harness_max_drift",
+        "--harness-max-drift",
+        "N|PCT",
+        "Answers that may change beyond noise against `--harness-baseline` (a count, or a share of those "
+        "compared) before the session fails; unset: drift is reported, never fails",
+        _drift_limit,
+        shown_default="unset",
+    ),
+    Option(
         "reference_faults",
         "--reference-faults",
         "F1,F2",
@@ -409,6 +448,7 @@ class HarnessSettings:
     save_baseline: str | None = None
     baseline: str | None = None
     latency_tolerance: float = _default("harness_latency_tolerance")
+    max_drift: DriftLimit | None = None
     max_response_bytes: int = _default("harness_max_response_size")
     seed: int = _default("harness_seed")
 

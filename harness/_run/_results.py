@@ -52,12 +52,22 @@ def parity_lines(report: ParityReport, prefix: str = "") -> list[str]:
     return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
 
 
+def golden_lines(report: ParityReport) -> list[str]:
+    """A failed golden-output comparison as failure lines: the verdict, then its diffs."""
+    if report.passed:
+        return []
+    lines = [f"golden output differs ({report.level}): {report.summary}"]
+    return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
+
+
 @dataclass
 class TurnResult:
     """One endpoint's output for one turn and the checks run on it."""
 
     outcome: Outcome
     checks: list[CheckResult] = field(default_factory=list)
+    golden: ParityReport | None = None
+    """The output against the case's golden output, when it has one."""
 
     @property
     def skipped(self) -> list[str]:
@@ -66,8 +76,9 @@ class TurnResult:
 
     @property
     def failures(self) -> list[str]:
-        """Delivery problems and failed checks, one line each."""
-        return problem_lines(self.outcome) + check_lines(self.checks)
+        """Delivery problems, failed checks and a golden output missed, one line each (diffs after)."""
+        golden = golden_lines(self.golden) if self.golden is not None else []
+        return problem_lines(self.outcome) + check_lines(self.checks) + golden
 
 
 @dataclass

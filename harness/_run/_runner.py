@@ -22,7 +22,7 @@ from harness._delivery import CallbackReceiver, DeliveryAdapter, Request
 from harness._delivery._outcome import Outcome
 from harness._delivery._problems import blocks_output
 from harness._errors import HarnessError, HarnessUsageError
-from harness._model._case import ResolvedCase
+from harness._model._case import GoldenOutput, ResolvedCase
 from harness._model._spec import ServiceSpec
 from harness._run._conversation import Conversation
 from harness._run._imports import warm
@@ -33,6 +33,7 @@ from harness._run._slots import Slots
 from harness._run._target import Target
 from harness._verdict._checks import CheckContext, CheckResult, CheckSettings, get_check, run_check
 from harness._verdict._embeddings import EmbeddingError, parity_similarity, wants_embeddings
+from harness._verdict._golden import compare_golden, golden_outcome
 from harness._verdict._parity import ParityReport, compare, compare_with_noise
 
 _OUTER_MARGIN_S = 60.0
@@ -240,7 +241,19 @@ class CaseRunner:
                         expects_error=case.expects_error,
                     )
                     turn.checks.append(await run_check(name, ctx, arg))
+            if case.case.golden is not None:
+                turn.golden = await self._golden(case.case.golden, outcome)
         return side
+
+    async def _golden(self, golden: GoldenOutput, outcome: Outcome) -> ParityReport:
+        """The outcome against the case's golden output (embeddings for semantic when configured)."""
+        try:
+            similarity = await parity_similarity(
+                self.check_settings, golden.level, False, [outcome, golden_outcome(golden)]
+            )
+        except EmbeddingError as exc:
+            return ParityReport(golden.level, False, f"golden output not judged: {exc}")
+        return await asyncio.to_thread(compare_golden, golden, outcome, similarity=similarity)
 
     async def _deliver(self, request: Request) -> Outcome:
         return await deliver_request(self._client, request, self._adapters, self._receiver)

@@ -12,7 +12,8 @@ Levels, strictest first:
   response carry different envelopes). Values, ids and wording may differ.
 - ``semantic``: similarity of meaning at or above a threshold (``SEMANTIC_THRESHOLD``): the cosine of embeddings
   (``harness._verdict._embeddings``: the run's embedder, else all-MiniLM-L6-v2 in this process), passed in as
-  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so.
+  ``similarity``; a caller that passes none gets the lexical similarity, and the summary says so. The texts must
+  also agree on their facts (``harness._verdict._facts``: numbers, negation and opposites, names).
 - ``lexical``: word+bigram cosine similarity (``harness._verdict._similarity``) at or above a threshold.
 - ``none``: always passes; the report still carries the diffs.
 
@@ -38,6 +39,7 @@ from harness._errors import HarnessError
 from harness._model._case import PARITY_LEVELS, ParityLevel
 from harness._report.excerpts import clip, excerpt, first_difference
 from harness._verdict._checks import classify_error_body
+from harness._verdict._facts import disagreements
 from harness._verdict._similarity import LEXICAL, TextSimilarity
 from harness._verdict._structures import text_structures
 
@@ -45,7 +47,7 @@ SEMANTIC_THRESHOLD = 0.45
 """``semantic``'s default minimum similarity, chosen on the calibration pairs of ``tests/data/paraphrases.yaml``
 with all-MiniLM-L6-v2 (``bench/semantic.py``): the same meaning in other words scores 0.34..0.88 (median 0.74),
 another answer altogether 0.00..0.38 (median 0.03). A changed meaning that keeps the words (a negation, another
-number) scores as high as a paraphrase: no threshold separates those; ``llm_judge`` does."""
+number) scores as high as a paraphrase: no threshold separates those; the fact check (``_facts``) catches most."""
 LEXICAL_THRESHOLD = 0.8
 """``lexical``'s default (and ``semantic``'s when a caller passes no similarity): word+bigram cosine."""
 
@@ -82,6 +84,7 @@ def compare(
     threshold: float | None = None,
     ignore_paths: Sequence[str] = (),
     similarity: TextSimilarity | None = None,
+    labels: tuple[str, str] = ("qa", "prod"),
 ) -> ParityReport:
     """Compare the QA and prod outcomes of one case at ``level``.
 
@@ -89,12 +92,13 @@ def compare(
     embeddings, else ``LEXICAL_THRESHOLD``); ``similarity`` judges ``semantic`` (the run's embeddings; None:
     lexical, said in the summary). ``ignore_paths`` name body values to leave out of the JSON
     comparison: JSON pointers (``/callback-id``, ``*`` matches any key or index), deepdiff paths
-    (``root['callback-id']``) or bare top-level keys (``callback-id``).
+    (``root['callback-id']``) or bare top-level keys (``callback-id``). ``labels`` name the two sides in
+    summaries and diffs (golden outputs compare ``golden`` with an endpoint's output).
     """
     if level not in PARITY_LEVELS:
         raise HarnessError(f"unknown parity level {level!r}; use one of {', '.join(PARITY_LEVELS)}")
     excluded = _exclusions(ignore_paths)
-    text_diff = render_text_diff(qa.text, prod.text)
+    text_diff = render_text_diff(qa.text, prod.text, labels=labels)
     if qa.succeeded and prod.succeeded and qa.delivery != prod.delivery:
         # Different deliveries wrap the same output differently (a callback payload carries its job id and
         # status): diff what the spec declares as output, not the envelopes.
@@ -106,7 +110,7 @@ def compare(
         return ParityReport(level, passed, summary, text_diff, json_diff, **extra)
 
     if not (qa.succeeded and prod.succeeded):
-        passed, summary = _error_parity(qa, prod)
+        passed, summary = _error_parity(qa, prod, labels)
         if level == "none":
             return report(True, f"{summary} (parity level none: not enforced)")
         return report(passed, summary)
@@ -115,7 +119,7 @@ def compare(
         same = "identical" if qa.text == prod.text and _bodies_equal(qa.body, prod.body, excluded) else "different"
         return report(True, f"parity not enforced (level none); outputs are {same}")
 
-    presence = _text_presence(qa, prod)
+    presence = _text_presence(qa, prod, labels)
     if presence:
         return report(False, presence)
 
@@ -127,7 +131,7 @@ def compare(
             )
         if qa.text == prod.text:
             return report(True, f"texts are identical ({len(qa.text)} characters)")
-        return report(False, "texts differ " + _where_texts_differ(qa.text, prod.text))
+        return report(False, "texts differ " + _where_texts_differ(qa.text, prod.text, labels))
 
     if level == "normalized":
         if qa.text is None or prod.text is None:
@@ -138,10 +142,10 @@ def compare(
         qa_norm, prod_norm = normalize_text(qa.text), normalize_text(prod.text)
         if qa_norm == prod_norm:
             return report(True, "texts are equal after normalisation")
-        return report(False, "texts differ after normalisation " + _where_texts_differ(qa_norm, prod_norm))
+        return report(False, "texts differ after normalisation " + _where_texts_differ(qa_norm, prod_norm, labels))
 
     if level == "structural":
-        problems = _structural_differences(qa, prod, excluded)
+        problems = _structural_differences(qa, prod, excluded, labels)
         if not problems:
             return report(True, "same structure: " + _structure_description(qa))
         shown = problems[:_SUMMARY_ITEMS]
@@ -155,13 +159,13 @@ def compare(
     passed = score >= threshold
     relation = ">=" if passed else "<"
     fallback = "; no embedder configured" if level == "semantic" and similarity is None else ""
-    return report(
-        passed,
-        f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})",
-        similarity=score,
-        threshold=threshold,
-        judge=judge.name + fallback,
-    )
+    summary = f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})"
+    if passed and level == "semantic" and qa.text is not None and prod.text is not None:
+        # An embedding scores "is fast" / "is not fast" or "1919" / "1945" like a paraphrase: the facts decide.
+        differing = [_relabel(line, labels) for line in disagreements(qa.text, prod.text)]
+        if differing:
+            passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
+    return report(passed, summary, similarity=score, threshold=threshold, judge=judge.name + fallback)
 
 
 def compare_with_noise(
@@ -178,7 +182,8 @@ def compare_with_noise(
     ``qa_self`` / ``prod_self`` are the lowest pairwise similarity of each endpoint with itself, ``cross``
     the mean similarity of every QA sample with every prod sample. The pair passes when
     ``cross >= min(qa_self, prod_self) - margin``: QA and prod may differ as much as each differs from
-    itself, and no more. A single sample per side cannot measure noise and counts as 1.0.
+    itself, and no more. A single sample per side cannot measure noise and counts as 1.0. The texts must also
+    agree on their facts (``harness._verdict._facts``) wherever each endpoint's samples agree among themselves.
     """
     if not qa_samples or not prod_samples:
         raise HarnessError("compare_with_noise needs at least one sample from each endpoint")
@@ -212,6 +217,12 @@ def compare_with_noise(
         f"(qa vs itself {qa_self:.2f}, prod vs itself {prod_self:.2f}, margin {margin:.2f}; "
         f"{len(qa_texts)} qa and {len(prod_texts)} prod samples; {judge.name}){note}"
     )
+    if passed:
+        differing, unstable = _stable_fact_disagreements(qa_samples, prod_samples)
+        if differing:
+            passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
+        elif unstable:
+            summary += f"; facts not judged: {unstable} disagrees with itself on them"
     return ParityReport(
         "noise",
         passed,
@@ -241,13 +252,15 @@ DIFF_INPUT_LIMIT = 50_000
 """Characters of each text the readable diff is computed over (the verdict always judges whole texts)."""
 
 
-def render_text_diff(qa: str | None, prod: str | None, *, max_lines: int = TEXT_DIFF_LINES) -> str:
+def render_text_diff(
+    qa: str | None, prod: str | None, *, max_lines: int = TEXT_DIFF_LINES, labels: tuple[str, str] = ("qa", "prod")
+) -> str:
     """A unified diff ``qa`` → ``prod``, empty when equal; long single-line texts are split at sentences."""
     if qa == prod or (qa is None and prod is None):
         return ""
     # difflib is quadratic in the worst case: a person reads the start of a diff, so diff only the start.
     a, b = _diff_lines((qa or "")[:DIFF_INPUT_LIMIT]), _diff_lines((prod or "")[:DIFF_INPUT_LIMIT])
-    lines = list(difflib.unified_diff(a, b, fromfile="qa", tofile="prod", lineterm="", n=2))
+    lines = list(difflib.unified_diff(a, b, fromfile=labels[0], tofile=labels[1], lineterm="", n=2))
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more lines"]
     return "\n".join(lines)
@@ -311,10 +324,11 @@ def _answered(outcome: Outcome) -> str:
     return "got no response" if outcome.status is None else f"answered {outcome.status}"
 
 
-def _error_parity(qa: Outcome, prod: Outcome) -> tuple[bool, str]:
+def _error_parity(qa: Outcome, prod: Outcome, labels: tuple[str, str] = ("qa", "prod")) -> tuple[bool, str]:
     """Same status and same error structure (messages may differ)."""
+    a, b = labels
     if qa.status != prod.status:
-        return False, f"qa {_answered(qa)}, prod {_answered(prod)}"
+        return False, f"{a} {_answered(qa)}, {b} {_answered(prod)}"
     if qa.status is None:
         return False, "neither endpoint answered"
     qa_shape, prod_shape = classify_error_body(qa.body), classify_error_body(prod.body)
@@ -322,14 +336,14 @@ def _error_parity(qa: Outcome, prod: Outcome) -> tuple[bool, str]:
         if qa_shape.signature() == prod_shape.signature():
             return True, f"both answered {qa.status} with the same error ({qa_shape.describe()})"
         return False, (
-            f"both answered {qa.status} but the errors differ: qa {qa_shape.describe()}; prod {prod_shape.describe()}"
+            f"both answered {qa.status} but the errors differ: {a} {qa_shape.describe()}; {b} {prod_shape.describe()}"
         )
     if qa_shape is None and prod_shape is None:
-        differences = _body_structure_differences(qa.body, prod.body, [], compare_keys=True)
+        differences = _body_structure_differences(qa.body, prod.body, [], compare_keys=True, labels=labels)
         if not differences:
             return True, f"both answered {qa.status} with error bodies of the same structure"
         return False, f"both answered {qa.status} but the error bodies differ: {'; '.join(differences[:3])}"
-    known, unknown = ("qa", "prod") if qa_shape is not None else ("prod", "qa")
+    known, unknown = (a, b) if qa_shape is not None else (b, a)
     shape = qa_shape or prod_shape
     assert shape is not None
     return (
@@ -339,10 +353,10 @@ def _error_parity(qa: Outcome, prod: Outcome) -> tuple[bool, str]:
     )
 
 
-def _text_presence(qa: Outcome, prod: Outcome) -> str:
+def _text_presence(qa: Outcome, prod: Outcome, labels: tuple[str, str] = ("qa", "prod")) -> str:
     if (qa.text is None) == (prod.text is None):
         return ""
-    has, lacks = ("qa", "prod") if qa.text is not None else ("prod", "qa")
+    has, lacks = labels if qa.text is not None else labels[::-1]
     return f"{has} returned output text, {lacks} returned none"
 
 
@@ -352,10 +366,10 @@ def _bodies_equal(qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]]) -> bo
     return not DeepDiff(qa, prod, exclude_regex_paths=list(excluded))
 
 
-def _where_texts_differ(a: str, b: str) -> str:
+def _where_texts_differ(a: str, b: str, labels: tuple[str, str] = ("qa", "prod")) -> str:
     at = first_difference(a, b)
     line = a.count("\n", 0, at) + 1
-    return f"at line {line}, offset {at}: qa {_snippet(a, at)}, prod {_snippet(b, at)}"
+    return f"at line {line}, offset {at}: {labels[0]} {_snippet(a, at)}, {labels[1]} {_snippet(b, at)}"
 
 
 def _snippet(text: str, at: int) -> str:
@@ -369,31 +383,65 @@ def comparable_text(outcome: Outcome) -> str:
     return json.dumps(outcome.body, sort_keys=True, ensure_ascii=False) if outcome.body is not None else ""
 
 
+def _listed(differing: Sequence[str]) -> str:
+    more = f" (+{len(differing) - _SUMMARY_ITEMS} more)" if len(differing) > _SUMMARY_ITEMS else ""
+    return "; ".join(differing[:_SUMMARY_ITEMS]) + more
+
+
+def _stable_fact_disagreements(qa: Sequence[Outcome], prod: Sequence[Outcome]) -> tuple[list[str], str]:
+    """The facts QA and prod state differently, judged only where each endpoint agrees with itself on its facts
+    (an endpoint that says 3 one call and 4 the next is noisy, not regressed); else which endpoint varied."""
+    qa_texts, prod_texts = [o.text for o in qa], [o.text for o in prod]
+    if None in qa_texts or None in prod_texts:
+        return [], ""
+    for name, texts in (("qa", qa_texts), ("prod", prod_texts)):
+        if any(disagreements(a or "", b or "") for a, b in itertools.combinations(texts, 2)):
+            return [], name
+    return next((found for a in qa_texts for b in prod_texts if (found := disagreements(a or "", b or ""))), []), ""
+
+
 def _min_pairwise(texts: Sequence[str], judge: TextSimilarity) -> float:
     pairs = list(itertools.combinations(texts, 2))
     return min((judge(a, b) for a, b in pairs), default=1.0)
 
 
-def _structural_differences(qa: Outcome, prod: Outcome, excluded: Sequence[re.Pattern[str]]) -> list[str]:
+def _structural_differences(
+    qa: Outcome, prod: Outcome, excluded: Sequence[re.Pattern[str]], labels: tuple[str, str] = ("qa", "prod")
+) -> list[str]:
     problems: list[str] = []
     if qa.text is not None and prod.text is not None:
         for structure in text_structures():
-            problems.extend(structure.differences(qa.text, prod.text))
+            problems.extend(_relabel(line, labels) for line in structure.differences(qa.text, prod.text))
     if qa.sources is not None or prod.sources is not None:
         if qa.sources is None or prod.sources is None:
-            has = "qa" if qa.sources is not None else "prod"
+            has = labels[0] if qa.sources is not None else labels[1]
             problems.append(f"only {has} returned sources")
         elif set(qa.sources) != set(prod.sources):
             only_qa = sorted(set(qa.sources) - set(prod.sources))
             only_prod = sorted(set(prod.sources) - set(qa.sources))
-            problems.append(f"sources differ: only qa {only_qa}, only prod {only_prod}")
+            problems.append(f"sources differ: only {labels[0]} {only_qa}, only {labels[1]} {only_prod}")
     same_delivery = qa.delivery == prod.delivery
-    problems.extend(_body_structure_differences(qa.body, prod.body, excluded, compare_keys=same_delivery))
+    problems.extend(
+        _body_structure_differences(qa.body, prod.body, excluded, compare_keys=same_delivery, labels=labels)
+    )
     return problems
 
 
+def _relabel(line: str, labels: tuple[str, str]) -> str:
+    """A text structure's line about ``qa`` and ``prod`` (its two arguments), said of the sides compared."""
+    if labels == ("qa", "prod"):
+        return line
+    names = {"qa": labels[0], "prod": labels[1]}
+    return re.sub(r"\b(qa|prod)\b", lambda m: names[m.group(1)], line)
+
+
 def _body_structure_differences(
-    qa: Any, prod: Any, excluded: Sequence[re.Pattern[str]], *, compare_keys: bool
+    qa: Any,
+    prod: Any,
+    excluded: Sequence[re.Pattern[str]],
+    *,
+    compare_keys: bool,
+    labels: tuple[str, str] = ("qa", "prod"),
 ) -> list[str]:
     """Type changes at shared keys, plus added/removed keys when ``compare_keys``; values ignored."""
     if qa is None or prod is None:
@@ -402,12 +450,13 @@ def _body_structure_differences(
 
     diff = DeepDiff(qa, prod, exclude_regex_paths=list(excluded), ignore_numeric_type_changes=True)
     found = [
-        f"{_path(path)} is {_type_name(change['old_type'])} on qa, {_type_name(change['new_type'])} on prod"
+        f"{_path(path)} is {_type_name(change['old_type'])} on {labels[0]}, "
+        f"{_type_name(change['new_type'])} on {labels[1]}"
         for path, change in diff.get("type_changes", {}).items()
     ]
     if compare_keys:
-        found += [f"{_path(path)} only on prod" for path in diff.get("dictionary_item_added", [])]
-        found += [f"{_path(path)} only on qa" for path in diff.get("dictionary_item_removed", [])]
+        found += [f"{_path(path)} only on {labels[1]}" for path in diff.get("dictionary_item_added", [])]
+        found += [f"{_path(path)} only on {labels[0]}" for path in diff.get("dictionary_item_removed", [])]
     return found
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +35,22 @@ session_key: pytest.StashKey[HarnessSession] = pytest.StashKey()
 class ItemInfo:
     """What reporters know of a harness item, on its stash (``item_info_key``): they read nothing else of it."""
 
-    header: dict[str, Any]
-    """The case-header keys (``records.CASE_HEADER_KEYS``): known at collection, so errors in setup name it."""
-    checks: tuple[str, ...]
+    case: ResolvedCase
+    part: str
     record: dict[str, Any] | None = None
     """The part's record, once the item ran (``pytest_harness_record`` carries it too)."""
+
+    @cached_property
+    def header(self) -> dict[str, Any]:
+        """The case-header keys (``records.CASE_HEADER_KEYS``), so even an error in setup names its case."""
+        from harness._report.records import case_header  # light: the records module imports no engine
+
+        return case_header(self.case, self.part)
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The case's check names."""
+        return tuple(name for name, _ in self.case.checks)
 
 
 item_info_key: pytest.StashKey[ItemInfo] = pytest.StashKey()
@@ -135,9 +147,7 @@ class CaseItem(pytest.Item):
         self.part = part
         self.add_marker(mark)
         self.result: CaseResult | None = None
-        from harness._report.records import case_header  # light: the records module imports no engine
-
-        self.stash[item_info_key] = ItemInfo(case_header(case, part), tuple(name for name, _ in case.checks))
+        self.stash[item_info_key] = ItemInfo(case, part)  # built lazily: collection of 30,000 items pays nothing
 
     def setup(self) -> None:
         session = self.config.stash[session_key]

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from harness._errors import HarnessUsageError
-from harness._report.baseline import Regression, compare_with_baseline, load_baseline
+from harness._report.baseline import DriftReport, Regression, compare_answers, compare_with_baseline, load_baseline
 from harness._report.lock import ReportDirLock
 from harness._report.masking import redact_text
 from harness._report.records import one_line
-from harness._report.render import render_summary_md, terminal_lines
+from harness._report.render import DRIFT_DIFF_LINES, render_summary_md, terminal_lines
 from harness._report.run import RunCollector, build_run_record, write_json
 from harness._run._session import HarnessSession
 from harness.plugin._items import item_info_key
@@ -71,6 +71,7 @@ class ReportPlugin:
         self.started = time.monotonic()
         self.run: dict[str, Any] | None = None
         self.regressions: list[Regression] | None = None
+        self.drift: DriftReport | None = None
         self.baseline: dict[str, Any] | None = None
         self.allure_recorder: Any = None
         self.allure_masker: Any = None
@@ -241,14 +242,18 @@ class ReportPlugin:
                 "latency_tolerance": tolerance,
                 "regressions": [r.__dict__ for r in self.regressions],
             }
-            if self.regressions and session.exitstatus == pytest.ExitCode.OK:
+            self.drift = compare_answers(run, self.baseline, self._embed)
+            run["baseline"]["drift"] = self.drift.as_dict()
+            limit = settings.max_drift
+            too_much = limit is not None and limit.exceeded(len(self.drift.drifted), self.drift.compared)
+            if (self.regressions or too_much) and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         status = pytest.ExitCode(session.exitstatus)
         run["exit_status"] = {"code": int(status), "name": status.name.lower()}
         run["collection_errors"] = self.collection_errors
         write_json(self.report_dir / "run.json", run, self._mask)
         summary = self.report_dir / "summary.md"
-        summary.write_text(self._mask(render_summary_md(run, self.regressions)), encoding="utf-8")
+        summary.write_text(self._mask(render_summary_md(run, self.regressions, self.drift)), encoding="utf-8")
         if settings.save_baseline:
             write_json(Path(self.config.invocation_params.dir, settings.save_baseline), run, self._mask)
 
@@ -267,3 +272,34 @@ class ReportPlugin:
                     tr.write_line(self._mask(regression.line()))
             else:
                 tr.write_line(f"no regressions against the baseline {self.settings.baseline}")
+        if self.drift is not None:
+            self._write_drift(tr, self.drift)
+
+    def _embed(self, texts: list[str]) -> Any:
+        """The run's embedder (else the local model) over ``texts``: how ``semantic`` answers drift is judged."""
+        import asyncio
+
+        from harness._verdict._checks import CheckSettings
+        from harness._verdict._embeddings import Embedder
+
+        settings = CheckSettings(
+            embeddings_base_url=self.settings.embeddings_url,
+            embeddings_api_key=self.settings.embeddings_api_key,
+            embeddings_model=self.settings.embeddings_model,
+        )
+        return asyncio.run(Embedder.from_settings(settings).similarity(texts))
+
+    def _write_drift(self, tr: Any, drift: DriftReport) -> None:
+        """Answers that changed beyond noise, each with the start of its diff; the limit's verdict."""
+        limit = self.settings.max_drift
+        failing = limit is not None and limit.exceeded(len(drift.drifted), drift.compared)
+        if drift.drifted:
+            tr.write_sep("=", f"qa-harness: {drift.headline()} against the baseline", red=failing, yellow=not failing)
+            for item in drift.drifted:
+                tr.write_line(self._mask(item.line()))
+                for line in (item.text_diff or item.json_diff).splitlines()[:DRIFT_DIFF_LINES]:
+                    tr.write_line("    " + self._mask(line))
+        else:
+            tr.write_line(f"answers against the baseline: {drift.headline()}")
+        if failing:
+            tr.write_line(f"--harness-max-drift exceeded: {drift.headline()}", red=True)

@@ -55,6 +55,20 @@ _PHONES = (
 )
 
 
+def pii_spans(text: str) -> list[tuple[int, int, str]]:
+    """Email addresses and phone numbers in ``text``: ``(start, end, kind)``, in order, never overlapping."""
+    found = [(m.start(), m.end(), "email address") for m in _EMAIL.finditer(text)]
+    taken: list[tuple[int, int]] = [(start, end) for start, end, _ in found]
+    for pattern in _PHONES:
+        for match in pattern.finditer(text):
+            value = match.group(0)
+            overlaps = any(match.start() < end and start < match.end() for start, end in taken)
+            if not overlaps and 7 <= _digits(value) <= 15:
+                taken.append(match.span())
+                found.append((match.start(), match.end(), "phone number"))
+    return sorted(found)
+
+
 def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
 
@@ -83,20 +97,12 @@ def check_no_pii(ctx: CheckContext, arg: Any) -> None:
     """No email addresses or phone numbers (redaction markers are fine; arg {allow: [...]} exempts values)."""
     text = ctx.require_text()
     allowed = set((arg or {}).get("allow", []))
-    found: list[tuple[int, str, str]] = []
-    for match in _EMAIL.finditer(text):
-        if match.group(0) not in allowed:
-            found.append((match.start(), "email address", match.group(0)))
-    taken: list[tuple[int, int]] = []
-    for pattern in _PHONES:
-        for match in pattern.finditer(text):
-            value = match.group(0).strip()
-            overlaps = any(match.start() < end and start < match.end() for start, end in taken)
-            if value not in allowed and not overlaps and 7 <= _digits(value) <= 15:
-                taken.append(match.span())
-                found.append((match.start(), "phone number", value))
+    found = [
+        (start, kind, value)
+        for start, end, kind in pii_spans(text)
+        if (value := text[start:end].strip()) not in allowed
+    ]
     if found:
-        found.sort()
         listed = "; ".join(f"{kind} {_mask(value)} at offset {at}" for at, kind, value in found[:5])
         more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
         raise CheckFailed(f"expected no personal data, found {len(found)}: {listed}{more}")

@@ -1,0 +1,371 @@
+"""Fact agreement for ``semantic`` parity: the facts a paraphrase keeps and a changed meaning breaks.
+
+A sentence embedding places "the car is fast" and "the car is not fast" side by side, and "water boils at 100
+degrees" next to "at 70 degrees": the words are the same. So ``semantic`` parity also compares what the two
+texts state, with cheap heuristics (no model):
+
+- **numbers**: digits and number words (``text2num``), percentages, times of day (``5 pm`` = ``five in the
+  afternoon`` = ``17:00``), durations in one unit (``2 hours`` = ``120 minutes``). Ordinals and list markers
+  are left out; so is "one", which is as often a pronoun as a number.
+- **polarity**: per clause, the parity of its negation cues (``not``, ``n't``, ``no``, ``never``, ``without``,
+  ``cannot``…; "not only" is no negation, and two cues cancel out), and the pole of the opposites it uses
+  (rise/fall, open/closed, include/remove…). A clause starts at "without", which negates what follows it. Clauses
+  of the two texts are paired when they share at least two content words, so a clause restated in other words
+  is seldom paired with the one it restates.
+- **entities**: capitalised words not at a sentence start, and acronyms; and the first word of paired clauses
+  that start a sentence, when it is capitalised and neither text uses it elsewhere ("Paris / Lyon is the
+  capital of France").
+
+Numbers and entities compare as sets, and one side may omit what the other says: only when each side states
+one the other lacks (``prod says 1990, qa says 1985``) do they disagree. Paired clauses disagree when one
+negates what the other affirms (``negation: qa says "is not fast", prod "is fast"``), or uses the opposite
+word (``opposite: qa says "cut", prod "raised"``); "is not open" and "is closed" agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+MAX_TEXT = 20_000
+"""Characters of each text whose facts are compared (a long answer's start; the heuristics are linear, but a
+huge text is no paraphrase anyone reads)."""
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause: its content words, whether it is negated, and the opposites it uses."""
+
+    text: str
+    terms: frozenset[str]
+    negated: bool
+    poles: tuple[tuple[str, int, str], ...]
+    """(dimension, +1 or -1, the word) for each opposite the clause uses."""
+    head: str = ""
+    """The capitalised word that starts the clause when it starts a sentence (``Paris`` is the capital)."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one text states: its numbers, entities, words (stemmed) and clauses."""
+
+    numbers: dict[str, frozenset[str]]
+    """As written -> the canonical forms it matches (``2 hours``: ``7200 s`` and ``2``)."""
+    entities: dict[str, frozenset[str]]
+    words: frozenset[str]
+    clauses: tuple[Clause, ...]
+
+
+def disagreements(qa: str, prod: str) -> list[str]:
+    """The facts on which ``qa`` and ``prod`` disagree, each as one line naming both sides; empty when they agree."""
+    return compare_facts(extract(qa), extract(prod))
+
+
+def compare_facts(qa: Facts, prod: Facts) -> list[str]:
+    """``disagreements`` on facts extracted beforehand."""
+    found = []
+    numbers = _set_conflict(qa.numbers, prod.numbers, qa.words, prod.words)
+    if numbers:
+        found.append("numbers: " + numbers)
+    entities = _set_conflict(qa.entities, prod.entities, qa.words, prod.words)
+    if entities:
+        found.append("entities: " + entities)
+    found.extend(_clause_conflicts(qa, prod))
+    return found
+
+
+# --- extraction -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)  # a case compares each text with a few others; bounded, texts can be long
+def extract(text: str) -> Facts:
+    """The facts ``text`` states."""
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).replace("\u2019", "'")
+    words = frozenset(_stem(w) for w in _WORD.findall(text.casefold()))
+    return Facts(_numbers(text), _entities(text), words, tuple(_clauses(text)))
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to pair ``restarts`` with ``restart`` and ``rising`` with ``rises``."""
+    word = word.casefold()
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in ("ing", "ied", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+_DURATION_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_MULTIPLES = {"twice": "2", "thrice": "3", "trio": "3", "dozen": "12", "dozens": "12"}
+_LIST_MARKER = re.compile(r"(?m)^(\s*)\d{1,3}[.)](?=\s)")
+_SPOKEN_TIME = re.compile(
+    r"\b(?:(?P<quarter>quarter|half)\s+(?P<rel>past|to)\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*"
+    r"(?P<part>a\.?m\.?|p\.?m\.?|o'clock|in the (?:morning|afternoon|evening)|at night)(?![\w])",
+    re.IGNORECASE,
+)
+_CLOCK = re.compile(r"(?<![\w:.])(?P<h>\d{1,2}):(?P<m>\d{2})(?![\w:])")
+_QUARTER = re.compile(r"\b(?P<quarter>quarter|half)\s+(?P<rel>past|to)\s+(?P<h>\d{1,2})(?![\w:])", re.IGNORECASE)
+_NAMED_TIME = re.compile(r"\b(?P<name>noon|midday|midnight)\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![\w.,:/-])[$€£]?(?P<value>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?"
+    r"(?:\s*(?P<percent>%|percent\b|per cent\b)|\s*(?P<unit>second|minute|hour|day|week)s?\b)?(?![\w.,:]\d|[\w%])"
+)
+_ONCE = re.compile(r"\bonce\s+(?=(?:a|an|per|every|each)\b)", re.IGNORECASE)
+
+
+def _numbers(text: str) -> dict[str, frozenset[str]]:
+    """Each number as written -> its canonical forms."""
+    text = _LIST_MARKER.sub(r"\1", text)  # "1. First point" numbers a list, it states nothing
+    text = _ONCE.sub("1 ", text)
+    text = re.sub(r"\b(?:a\s+)?(" + "|".join(_MULTIPLES) + r")\b", lambda m: _MULTIPLES[m[1].casefold()], text)
+    text = _spelled_out(text)
+    found: dict[str, frozenset[str]] = {}
+    taken: list[tuple[int, int]] = []
+
+    def add(match: re.Match[str], *keys: str) -> None:
+        if not any(start < match.end() and match.start() < end for start, end in taken):
+            found.setdefault(" ".join(match[0].split()).rstrip("."), frozenset(keys))
+            taken.append(match.span())
+
+    for match in _SPOKEN_TIME.finditer(text):
+        add(match, _clock(match))
+    for match in _QUARTER.finditer(text):
+        add(match, _clock(match))
+    for match in _CLOCK.finditer(text):
+        if int(match["h"]) < 24 and int(match["m"]) < 60:
+            add(match, f"{int(match['h']):02d}:{match['m']}")
+    for match in _NAMED_TIME.finditer(text):
+        add(match, "12:00" if match["name"].casefold() in ("noon", "midday") else "00:00")
+    for match in _NUMBER.finditer(text):
+        value = float(match["value"].replace(",", "") + (match["fraction"] or ""))
+        # A percentage or a duration also matches its bare number ("5 days" = "five working days").
+        if match["percent"]:
+            add(match, f"{value:g}%", f"{value:g}")
+        elif match["unit"]:
+            add(match, f"{value * _DURATION_S[match['unit'].casefold()]:g} s", f"{value:g}")
+        else:
+            add(match, f"{value:g}")
+    return found
+
+
+def _clock(match: re.Match[str]) -> str:
+    """``5 pm``, ``five in the afternoon``, ``quarter past eight``, ``12 at night`` as ``HH:MM``."""
+    hour, minute = int(match["h"]), int(match.groupdict().get("m") or 0)
+    if match["quarter"]:
+        minute = 15 if match["quarter"].casefold() == "quarter" else 30
+        if match["rel"].casefold() == "to":
+            hour, minute = hour - 1, 60 - minute
+    part = (match.groupdict().get("part") or "").casefold().replace(".", "")
+    if part in ("pm", "in the afternoon", "in the evening") and hour < 12:
+        hour += 12
+    elif part in ("am", "at night") and hour == 12:
+        hour = 0  # 12 am and 12 at night are midnight
+    elif part == "at night" and 6 <= hour < 12:
+        hour += 12
+    return f"{hour % 24:02d}:{minute:02d}"
+
+
+def _spelled_out(text: str) -> str:
+    """Number words as digits (``two thousand`` -> ``2000``); "one" and ordinals stay words."""
+    from text_to_num import alpha2digit  # lazy: only when facts are compared
+
+    converted: str = alpha2digit(text, "en", 1.5)  # isolated numbers from 2: "one" stays a word
+    # alpha2digit writes ordinals as digits ("second" -> "2nd"): an ordinal is as often a rank or a
+    # time unit as a number, so it counts as none.
+    return re.sub(r"\b\d+(?:st|nd|rd|th)\b", "", converted)
+
+
+# --- entities -------------------------------------------------------------------------------------
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w'-]*")
+# A line that starts a list item ("- ", "1. ", "a) ", as an exam's choices) starts a sentence too.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:]['\")\]]*\s+|\n)\s*(?:[-*•#>]+\s*|(?:\d{1,3}|[a-z])[.)]\s*)*['\"(\[*_]*$")
+_NOT_NAMES = frozenset({"I", "AM", "PM", "OK", "NOT", "NO", "A", "AN", "THE"})
+
+
+def _entities(text: str) -> dict[str, frozenset[str]]:
+    """Capitalised words not at a sentence start, and acronyms: as written -> casefolded."""
+    found: dict[str, frozenset[str]] = {}
+    for match in _CAPITALISED.finditer(text):
+        word = re.sub(r"'s$", "", match[0]).rstrip("'-")
+        if word in _NOT_NAMES or len(word) < 2:
+            continue
+        acronym = sum(c.isupper() for c in word) >= 2  # GDP, CO2, McDonald: a name even at a sentence start
+        if acronym or not _SENTENCE_START.search(text[max(0, match.start() - 12) : match.start()]):
+            found.setdefault(word, frozenset({word.casefold()}))
+    return found
+
+
+def _set_conflict(
+    qa: dict[str, frozenset[str]], prod: dict[str, frozenset[str]], qa_words: frozenset[str], prod_words: frozenset[str]
+) -> str:
+    """Each side states one the other lacks (even as a plain word): ``qa says X, prod says Y``; else empty."""
+    qa_keys, prod_keys = frozenset().union(*qa.values()), frozenset().union(*prod.values())
+    only_qa = [shown for shown, keys in qa.items() if not keys & prod_keys and _stem(shown) not in prod_words]
+    only_prod = [shown for shown, keys in prod.items() if not keys & qa_keys and _stem(shown) not in qa_words]
+    if not only_qa or not only_prod:
+        return ""  # one side omits or adds: a paraphrase may say less, it does not say otherwise
+    return f"qa says {_listed(only_qa)}, prod says {_listed(only_prod)}"
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:3])
+    return shown + (f" (+{len(items) - 3} more)" if len(items) > 3 else "")
+
+
+# --- polarity -------------------------------------------------------------------------------------
+
+_NEGATIONS = frozenset(
+    {"not", "no", "never", "none", "nothing", "nobody", "neither", "nor", "nowhere", "cannot", "without"}
+)
+_AUXILIARIES = frozenset(
+    {"do", "does", "did", "is", "are", "was", "were", "will", "would", "can", "could", "should", "may", "might",
+     "must", "has", "have", "had", "shall"}
+)  # fmt: skip
+_NOT_NEGATIONS = re.compile(
+    r"\b(?:not\s+only|not\s+just|not\s+merely|no\s+doubt|nothing\s+but|no\s+sooner|no\s+matter|"
+    r"if\s+not|whether\s+or\s+not|not\s+to\s+mention)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])['\")\]]*\s+|\n+")
+_CLAUSE_BREAK = re.compile(
+    r"(?=\bwithout\b)|[.!?;:,()]+|\s[-\u2013\u2014]\s|\b(?:and|but|or|while|whereas|because|so|although|though|when|whenever|if|unless|"
+    r"that|which|who|whom|where|since|as)\b",
+    re.IGNORECASE,
+)
+_OPPOSITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "up/down": (
+        ("rise", "rose", "risen", "increase", "raise", "grow", "grew", "grown", "climb", "gain", "boost", "higher"),
+        ("fall", "fell", "fallen", "decrease", "cut", "lower", "reduce", "drop", "decline", "shrink", "shrank"),
+    ),
+    "fast/slow": (("fast", "faster", "quick", "quicker", "speed", "accelerate"), ("slow", "slower", "decelerate")),
+    "open/closed": (("open", "opened"), ("close", "closed", "shut")),
+    "include/remove": (("include", "contain", "add"), ("exclude", "remove", "omit", "strip")),
+    "free/paid": (("free",), ("charge", "paid", "pay", "fee", "cost")),
+    "allow/forbid": (("allow", "permit", "accept"), ("forbid", "prohibit", "ban", "reject", "refuse", "deny")),
+    "pass/fail": (("pass", "succeed", "win"), ("fail", "lose", "lost")),
+    "before/after": (("before", "earlier"), ("after", "later")),
+    "true/false": (("true", "correct", "valid"), ("false", "incorrect", "wrong", "invalid")),
+    "start/stop": (("start", "begin", "began", "begun", "enable"), ("stop", "finish", "disable")),
+}
+_POLE = {
+    _stem(word): (dimension, sign)
+    for dimension, poles in _OPPOSITES.items()
+    for sign, words in zip((1, -1), poles, strict=True)
+    for word in words
+}
+_STOPWORDS = frozenset(
+    {
+        "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has",
+        "have", "had", "it", "its", "this", "these", "those", "there", "their", "they", "them", "he", "she", "his",
+        "her", "we", "our", "you", "your", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "up",
+        "out", "over", "under", "about", "than", "then", "also", "can", "could", "may", "might", "must", "should",
+        "will", "would", "shall", "each", "every", "any", "all", "some", "such", "what", "how", "one", "most",
+        "more", "less", "very", "just", "only", "usually", "typically", "s", "t", "n't", "down", "off", "too",
+    }
+)  # fmt: skip
+
+
+def _clauses(text: str) -> Iterator[Clause]:
+    """The text cut at punctuation and conjunctions, each piece with its content words and polarity."""
+    for sentence in _SENTENCE.split(_NOT_NEGATIONS.sub(" ", text)):
+        for index, piece in enumerate(_CLAUSE_BREAK.split(sentence)):
+            clause = _clause(piece)
+            if clause is not None:
+                head = _WORD.match(piece.lstrip(" \t*_#>-\"'(["))
+                if index == 0 and head and head[0][0].isupper() and head[0].casefold() not in _STOPWORDS:
+                    clause = replace(clause, head=head[0])
+                yield clause
+
+
+def _clause(piece: str) -> Clause | None:
+    """One clause's content words (stemmed; an opposite counts as its dimension), negation and opposites."""
+    words = [w.casefold() for w in _WORD.findall(piece)]
+    if not words:
+        return None
+    cues = sum(w in _NEGATIONS or w.endswith("n't") for w in words)
+    if words[-1].endswith("n't") or (len(words) > 1 and words[-1] == "not" and words[-2] in _AUXILIARIES):
+        # "even if real output does not": the negated verb is left out, so what is denied is not known here.
+        cues -= 1
+    terms: set[str] = set()
+    poles = []
+    for word in words:
+        stem = _stem(word.removesuffix("n't"))
+        if word in _NEGATIONS or word in _STOPWORDS or stem in _STOPWORDS or len(stem) < 2:
+            continue
+        if stem in _POLE:
+            dimension, sign = _POLE[stem]
+            poles.append((dimension, sign, word))
+            terms.add("~" + dimension)  # opposites count as a shared word: "demand falls" ~ "demand rises"
+        else:
+            terms.add(stem)
+    return Clause(" ".join(piece.split()), frozenset(terms), cues % 2 == 1, tuple(poles))
+
+
+def _clause_conflicts(qa: Facts, prod: Facts) -> list[str]:
+    """Paired clauses (two content words or more in common) where one negates or opposes what the other says,
+    or that start a sentence with another name."""
+    found: list[str] = []
+    for a, b in _pairs(qa.clauses, prod.clauses):
+        message = _clause_conflict(a, b) or _head_conflict(a, b, qa.words, prod.words)
+        if message and message not in found:
+            found.append(message)
+    return found
+
+
+def _pairs(qa: tuple[Clause, ...], prod: tuple[Clause, ...]) -> Iterator[tuple[Clause, Clause]]:
+    """Each clause with the other text's clause it shares the most content words with (two at least)."""
+    seen: set[tuple[int, int]] = set()
+    for mine, theirs, flip in ((qa, prod, False), (prod, qa, True)):
+        for i, clause in enumerate(mine):
+            best = max(((len(clause.terms & other.terms), j) for j, other in enumerate(theirs)), default=(0, -1))
+            if best[0] < 2:
+                continue
+            # Of the clauses sharing as many words, one that agrees is the pair: restating a point twice, once
+            # each way round, is not a contradiction.
+            tied = [j for j, other in enumerate(theirs) if len(clause.terms & other.terms) == best[0]]
+            j = next((j for j in tied if not _clause_conflict(clause, theirs[j])), tied[0])
+            key = (j, i) if flip else (i, j)
+            if key not in seen:
+                seen.add(key)
+                yield (theirs[j], clause) if flip else (clause, theirs[j])
+
+
+def _clause_conflict(qa: Clause, prod: Clause) -> str:
+    """Why two paired clauses disagree, or empty."""
+    qa_poles = {d: (s * (-1 if qa.negated else 1), w) for d, s, w in qa.poles}
+    prod_poles = {d: (s * (-1 if prod.negated else 1), w) for d, s, w in prod.poles}
+    shared = qa_poles.keys() & prod_poles.keys()
+    for dimension in sorted(shared):
+        if qa_poles[dimension][0] != prod_poles[dimension][0]:
+            qa_said, prod_said = _said(qa, qa_poles[dimension][1]), _said(prod, prod_poles[dimension][1])
+            return f"opposite ({dimension}): qa says {_quoted(qa_said)}, prod {_quoted(prod_said)}"
+    if not shared and qa.negated != prod.negated:
+        return f"negation: qa says {_quoted(qa.text)}, prod {_quoted(prod.text)}"
+    return ""
+
+
+def _head_conflict(qa: Clause, prod: Clause, qa_words: frozenset[str], prod_words: frozenset[str]) -> str:
+    """Paired clauses that start a sentence with different capitalised words neither text uses elsewhere: the
+    subject changed ("Paris / Lyon is the capital of France") while the rest of the clause stayed."""
+    if not qa.head or not prod.head or _stem(qa.head) in prod_words or _stem(prod.head) in qa_words:
+        return ""
+    return f"entities: qa says {qa.head}, prod says {prod.head}"
+
+
+def _said(clause: Clause, word: str) -> str:
+    return ("not " if clause.negated else "") + word
+
+
+def _quoted(text: str) -> str:
+    return '"' + (text if len(text) <= 80 else text[:77] + "...") + '"'
