@@ -7,6 +7,7 @@ The callback receiver, the in-process reference services and test graders all ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -16,6 +17,8 @@ from typing import Any
 KEEP_ALIVE_S = 30
 """Longer than clients keep idle connections (httpx: 5 s): uvicorn's 5 s default closes a reused
 connection under a request in flight."""
+TICK_S = 0.1
+"""uvicorn's own tick (the Date header, max-requests): between ticks its main loop now also wakes when stopped."""
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -46,19 +49,39 @@ def quiet_config(app: Any, **overrides: Any) -> Any:
     return uvicorn.Config(app, **options)
 
 
+def _server(config: Any) -> Any:
+    """A ``uvicorn.Server`` whose main loop ends as soon as it is told to (``wake``), not at its next tick."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        wake: asyncio.Event | None = None
+
+        async def main_loop(self) -> None:
+            # uvicorn's loop, with its sleep between ticks cut short by ``wake``: stopping a run's services
+            # and receiver no longer waits for a tick of each.
+            self.wake = asyncio.Event()
+            counter = 0
+            while not await self.on_tick(counter):
+                counter = (counter + 1) % 864000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), TICK_S)
+
+    return Server(config)
+
+
 class ServerThread:
     """Serves ``(config, socket)`` pairs from one daemon thread with its own event loop."""
 
     def __init__(self, served: Sequence[tuple[Any, socket.socket]], *, name: str) -> None:
-        import uvicorn
-
-        self._servers = [uvicorn.Server(config) for config, _ in served]
+        self._servers = [_server(config) for config, _ in served]
         self._sockets = [sock for _, sock in served]
         self._failure: list[BaseException] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
         async def serve_all() -> None:
+            self._loop = asyncio.get_running_loop()
             await asyncio.gather(
                 *(s.serve(sockets=[sock]) for s, sock in zip(self._servers, self._sockets, strict=True))
             )
@@ -85,6 +108,12 @@ class ServerThread:
                 raise RuntimeError(reason)
             time.sleep(0.005)
 
+    def _wake_all(self) -> None:
+        """On the serving loop: end each server's wait for its next tick."""
+        for server in self._servers:
+            if server.wake is not None:
+                server.wake.set()
+
     @property
     def running(self) -> bool:
         """True while the serving thread lives."""
@@ -94,6 +123,10 @@ class ServerThread:
         """Ask every server to finish, force them after ``timeout_s``, close the sockets; safe to call twice."""
         for server in self._servers:
             server.should_exit = True
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed: nothing to wake
+                loop.call_soon_threadsafe(self._wake_all)
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         if self._thread.is_alive():
