@@ -44,20 +44,17 @@ def check_lines(checks: Iterable[CheckResult]) -> list[str]:
     return [f"{c.name}: {c.message}" for c in checks if not c.passed]
 
 
-def parity_lines(report: ParityReport, prefix: str = "") -> list[str]:
-    """A failed parity report as failure lines: the verdict, then its diffs (none when it passed)."""
+def parity_lines(report: ParityReport, prefix: str = "", *, verdict: str = "{level} parity failed") -> list[str]:
+    """A failed comparison as failure lines: the verdict, then its diffs (none when it passed)."""
     if report.passed:
         return []
-    lines = [f"{prefix}{report.level} parity failed: {report.summary}"]
+    lines = [f"{prefix}{verdict.format(level=report.level)}: {report.summary}"]
     return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
 
 
 def golden_lines(report: ParityReport) -> list[str]:
     """A failed golden-output comparison as failure lines: the verdict, then its diffs."""
-    if report.passed:
-        return []
-    lines = [f"golden output differs ({report.level}): {report.summary}"]
-    return lines + [diff for diff in (report.text_diff, report.json_diff) if diff]
+    return parity_lines(report, verdict="golden output differs ({level})")
 
 
 @dataclass
