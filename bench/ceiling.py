@@ -18,7 +18,6 @@ import json
 import os
 import resource
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _processes import free_port, wait_up  # bench/ is on sys.path: these scripts run as files
 from _specs import CHAT_SPEC, EXAM_SPEC
 
 
@@ -51,12 +51,6 @@ def write_suite(root: Path, cases: int) -> None:
         (root / "cases" / "chat" / f"chat{n}.yaml").write_text("\n".join(chat) + "\n")
         (root / "cases" / "exam" / f"exam{n}.yaml").write_text("\n".join(exam) + "\n")
     (root / "pytest.ini").write_text("[pytest]\n")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_of(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
@@ -101,21 +95,13 @@ def main() -> None:
         cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or services.poll() is not None:
-                    sys.exit("the reference services did not start")
-                time.sleep(0.2)
+        wait_up(f"http://127.0.0.1:{port}/health", services)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_suite(root, args.cases)
             base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
             target = ["--base-url", f"http://127.0.0.1:{port}", "--harness-qa-token", token,
-                      "--harness-callback-secret", secret, "--harness-report-dir", str(root / "reports")]  # fmt: skip
+                      "--harness-callback-secret", secret, f"--harness-report-dir={root / 'reports'}"]  # fmt: skip
             _, collect_cpu, _ = cpu_of([*base, "--collect-only", *target], root, env)
             wall, cpu, done = cpu_of([*base, *target, "--harness-concurrency", str(args.concurrency)], root, env)
             last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]

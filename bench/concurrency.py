@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from _processes import run_pytest
 from _specs import CHAT_SPEC, EXAM_SPEC  # bench/ is on sys.path: these scripts run as files
 
 
@@ -46,30 +44,6 @@ def write_suite(root: Path, cases: int) -> None:
     (root / "cases" / "chat" / "chat.yaml").write_text("\n".join(chat) + "\n")
     (root / "cases" / "exam" / "exam.yaml").write_text("\n".join(exam) + "\n")
     (root / "pytest.ini").write_text("[pytest]\n")
-
-
-def run(root: Path, reports: Path, latency_ms: float, *extra: str) -> tuple[float, str]:
-    """Wall time of one pytest run and its closing line."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--reference-model-latency-ms",
-        str(latency_ms),
-        "--harness-report-dir",
-        str(reports),
-        *extra,
-    ]
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=1800, check=False)
-    elapsed = time.perf_counter() - started
-    last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    if done.returncode != 0:
-        sys.exit(f"run {' '.join(extra)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
-    return elapsed, last
 
 
 def main() -> None:
@@ -101,7 +75,7 @@ def main() -> None:
             print(f"{what}, model latency {latency:.0f} ms, {os.cpu_count()} CPUs")
             times: list[float] = []
             for label, extra in rows:
-                elapsed, last = run(root, Path(tmp, "reports"), latency, *paths, *extra)
+                elapsed, last = run_pytest(root, Path(tmp, "reports"), latency, *paths, *extra)
                 times.append(elapsed)
                 versus = f"   x{times[1] / elapsed:5.2f} vs one process" if len(times) > 2 else ""
                 ratio = times[0] / elapsed

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,28 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from _processes import free_port, wait_up  # bench/ is on sys.path: these scripts run as files
 from _specs import CHAT_SPEC  # bench/ is on sys.path: these scripts run as files
 
 TOKEN = "bench-qa-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} not up within {timeout_s:g} s")
 
 
 def body(n: int) -> dict[str, str]:

@@ -16,38 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _processes import run_pytest  # bench/ is on sys.path: these scripts run as files
 
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = 3
-
-
-def run(latency_ms: float, reports: Path, *args: str) -> tuple[float, str]:
-    """Wall time of one ``pytest`` process in the repository, and its closing line."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--reference-model-latency-ms",
-        str(latency_ms),
-        "--harness-report-dir",
-        str(reports),
-        *args,
-    ]
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
-    elapsed = time.perf_counter() - started
-    last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    if done.returncode != 0:
-        sys.exit(f"pytest {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
-    return elapsed, last
 
 
 def slowest_cases(record: dict[str, object], count: int) -> list[tuple[str, float]]:
@@ -75,12 +50,12 @@ def slowest_cases(record: dict[str, object], count: int) -> list[tuple[str, floa
 
 def measure(latency_ms: float, tmp: Path) -> tuple[float, float, float, str]:
     """(suite with -n auto, suite in one process, slowest case alone, its node id), all in seconds."""
-    auto, auto_last = run(latency_ms, tmp / "auto", "cases", "-n", "auto")
-    one, one_last = run(latency_ms, tmp / "one", "cases")
+    auto, auto_last = run_pytest(ROOT, tmp / "auto", latency_ms, "cases", "-n", "auto")
+    one, one_last = run_pytest(ROOT, tmp / "one", latency_ms, "cases")
     record = json.loads((tmp / "auto" / "run.json").read_text(encoding="utf-8"))
     alone: list[tuple[float, str]] = []
     for nodeid, span in slowest_cases(record, CANDIDATES):
-        took, _ = run(latency_ms, tmp / "alone", nodeid)
+        took, _ = run_pytest(ROOT, tmp / "alone", latency_ms, nodeid)
         alone.append((took, nodeid))
         print(f"    alone: {nodeid}  {took:6.2f} s  (its deliveries spanned {span:.2f} s in the suite)")
     slowest, nodeid = max(alone)

@@ -10,25 +10,17 @@ goes first; prints wall times, their ratio and what the harness decided for ``-n
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from _processes import free_port, wait_up  # bench/ is on sys.path: these scripts run as files
 from _specs import EXAM_SPEC  # bench/ is on sys.path: these scripts run as files
 
 TOKEN = "bench-token"
 SECRET = "whsec_YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def write_suite(root: Path, cases: int) -> None:
@@ -93,15 +85,7 @@ def main() -> None:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base_url}/health", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit("the reference services did not start")
-                time.sleep(0.2)
+        wait_up(f"{base_url}/health", server)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_suite(root, args.cases)
