@@ -20,6 +20,7 @@ from harness._errors import HarnessError
 from harness._run._imports import load_off_loop
 from harness._verdict import _minilm  # light: it imports numpy, onnxruntime and tokenizers at first use
 from harness._verdict._checks import CheckSettings
+from harness._verdict._facts import swapped_words
 from harness._verdict._parity import comparable_text
 from harness._verdict._similarity import TextSimilarity
 
@@ -79,7 +80,7 @@ class Embedder:
         await load_off_loop("openai")  # lazy: the plugin stays cheap to import; never imported on the loop
         import openai
 
-        unique = list(dict.fromkeys(t for t in texts if t.strip()))
+        unique = await asyncio.to_thread(_to_embed, texts)  # the word swaps are CPU work: off the loop
         if not unique:
             return EmbeddingSimilarity({}, self.model)
         client = openai.AsyncOpenAI(
@@ -110,7 +111,7 @@ class LocalEmbedder:
 
     async def similarity(self, texts: Sequence[str]) -> EmbeddingSimilarity:
         """Embed ``texts`` on a worker thread (the first call loads the model). Raises ``EmbeddingError``."""
-        unique = list(dict.fromkeys(t for t in texts if t.strip()))
+        unique = await asyncio.to_thread(_to_embed, texts)  # the word swaps are CPU work: off the loop
         if not unique:
             return EmbeddingSimilarity({}, _minilm.MODEL_NAME)
         try:
@@ -118,6 +119,13 @@ class LocalEmbedder:
         except _minilm.ModelUnavailable as exc:
             raise EmbeddingError(str(exc)) from None
         return EmbeddingSimilarity(dict(zip(unique, vectors, strict=True)), _minilm.MODEL_NAME)
+
+
+def _to_embed(texts: Sequence[str]) -> list[str]:
+    """The texts, once each, and the words one swapped for another between any two (``_facts.word_swaps``), which
+    the fact check judges by the same embeddings."""
+    unique = list(dict.fromkeys(t for t in texts if t.strip()))
+    return [*unique, *(w for w in swapped_words(unique) if w not in unique)]
 
 
 def wants_embeddings(level: str, noise_aware: bool) -> bool:

@@ -2,19 +2,25 @@
 
 A sentence embedding places "the car is fast" and "the car is not fast" side by side, and "water boils at 100
 degrees" next to "at 70 degrees": the words are the same. So ``semantic`` parity also compares what the two
-texts state, with cheap heuristics (no model):
+texts state, with cheap heuristics:
 
-- **numbers**: digits and number words (``text2num``), percentages, times of day (``5 pm`` = ``five in the
-  afternoon`` = ``17:00``), durations in one unit (``2 hours`` = ``120 minutes``). Ordinals and list markers
-  are left out; so is "one", which is as often a pronoun as a number.
+- **numbers**: digits and number words (``text2num``), percentages and fractions of a thing (``two fifths of`` =
+  ``40%``), times of day (``5 pm`` = ``five in the afternoon`` = ``17:00``), durations in one unit (``2 hours`` =
+  ``120 minutes``, ``three decades`` = ``30 years``). Ordinals and list markers are left out; so is "one", which
+  is as often a pronoun as a number, and "once" unless a unit follows ("once a week").
 - **polarity**: per clause, the parity of its negation cues (``not``, ``n't``, ``no``, ``never``, ``without``,
-  ``cannot``…; "not only" is no negation, and two cues cancel out), and the pole of the opposites it uses
-  (rise/fall, open/closed, include/remove…). A clause starts at "without", which negates what follows it. Clauses
-  of the two texts are paired when they share at least two content words, so a clause restated in other words
-  is seldom paired with the one it restates.
-- **entities**: capitalised words not at a sentence start, and acronyms; and the first word of paired clauses
-  that start a sentence, when it is capitalised and neither text uses it elsewhere ("Paris / Lyon is the
-  capital of France").
+  ``cannot``…; "not only", "no more than" and "with no" are no negation, and two cues cancel out), and the poles
+  of the opposites it uses (rise/fall, more/less, open/closed, include/remove…), in order. A clause starts at
+  "without", which negates what follows it. Clauses of the two texts are paired when they share at least two
+  content words, so a clause restated in other words is seldom paired with the one it restates.
+- **entities**: capitalised words not at a sentence start, and acronyms (forms of one name and a name's
+  initials agree: "German" / "Germany", "US" / "United States"); and the first word of paired clauses that start
+  a sentence, when it is capitalised, neither text uses it elsewhere and the clauses share most of their words
+  ("Paris / Lyon is the capital of France").
+- **word swaps** (``word_swaps``): a sentence both texts share but for a slot filled with other words. A word
+  against its negative ("mutable" / "immutable") disagrees; so, given the run's embeddings (``related``), do
+  words they score below ``SWAP_THRESHOLD`` ("price" / "output"). Another thing of the same kind ("pancreas" /
+  "liver") scores like a synonym, and passes: that needs a judge that knows the world (``llm_judge``).
 
 Numbers and entities compare as sets, and one side may omit what the other says: only when each side states
 one the other lacks (``prod says 1990, qa says 1985``) do they disagree. Paired clauses disagree when one
@@ -24,9 +30,11 @@ word (``opposite: qa says "cut", prod "raised"``); "is not open" and "is closed"
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -59,9 +67,24 @@ class Facts:
     clauses: tuple[Clause, ...]
 
 
-def disagreements(qa: str, prod: str) -> list[str]:
-    """The facts on which ``qa`` and ``prod`` disagree, each as one line naming both sides; empty when they agree."""
-    return compare_facts(extract(qa), extract(prod))
+Related = Callable[[str, str], float]
+"""How alike in meaning two short runs of words are, in [0, 1] (the run's embeddings)."""
+
+SWAP_THRESHOLD = 0.33
+"""Below this, the words that fill one slot of a shared sentence are another meaning, not a synonym. Chosen with
+all-MiniLM-L6-v2 on the calibration and development triples of ``tests/data/paraphrases.yaml`` and on common
+synonyms: synonyms score 0.37 and up (``grade`` / ``mark``, ``signed`` / ``concluded``), unrelated words 0.20-0.32
+(``price`` / ``output``). Another thing of the same kind (``pancreas`` / ``liver``, 0.44) scores like a synonym: no
+threshold separates those."""
+
+
+def disagreements(qa: str, prod: str, related: Related | None = None) -> list[str]:
+    """The facts on which ``qa`` and ``prod`` disagree, each as one line naming both sides; empty when they agree.
+
+    A sentence both texts share but for one slot filled with a word and its negative (``mutable`` /
+    ``immutable``) disagrees too; with ``related``, so does one filled with unrelated words (``word_swaps``).
+    """
+    return compare_facts(extract(qa), extract(prod)) or _swap_conflicts(qa, prod, related)
 
 
 def compare_facts(qa: Facts, prod: Facts) -> list[str]:
@@ -105,7 +128,11 @@ def _stem(word: str) -> str:
 
 # --- numbers --------------------------------------------------------------------------------------
 
-_DURATION_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_YEAR_S = 365.25 * 86400
+_DURATION_S = {
+    "second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": _YEAR_S / 12, "year": _YEAR_S,
+    "decade": 10 * _YEAR_S, "century": 100 * _YEAR_S, "centurie": 100 * _YEAR_S,
+}  # fmt: skip
 _MULTIPLES = {"twice": "2", "thrice": "3", "trio": "3", "dozen": "12", "dozens": "12"}
 _LIST_MARKER = re.compile(r"(?m)^(\s*)\d{1,3}[.)](?=\s)")
 _SPOKEN_TIME = re.compile(
@@ -118,17 +145,28 @@ _QUARTER = re.compile(r"\b(?P<quarter>quarter|half)\s+(?P<rel>past|to)\s+(?P<h>\
 _NAMED_TIME = re.compile(r"\b(?P<name>noon|midday|midnight)\b", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?<![\w.,:/-])[$€£]?(?P<value>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?"
-    r"(?:\s*(?P<percent>%|percent\b|per cent\b)|\s*(?P<unit>second|minute|hour|day|week)s?\b)?(?![\w.,:]\d|[\w%])"
+    r"(?:\s*(?P<percent>%|percent\b|per cent\b)|\s*(?P<unit>" + "|".join(_DURATION_S) + r")s?\b)?"
+    r"(?![\w.,:]\d|[\w%])"
 )
-_ONCE = re.compile(r"\bonce\s+(?=(?:a|an|per|every|each)\b)", re.IGNORECASE)
+# "once a week", "once every 2 days" state a count; "once a full day has passed" is a conjunction.
+_ONCE = re.compile(
+    r"\bonce\s+(?=(?:a|an|per|every|each)\s+(?:\d+\s+)?(?:second|minute|hour|day|night|week|fortnight|month|"
+    r"quarter|year|term|semester|session)s?\b)",
+    re.IGNORECASE,
+)
+# A fraction of something ("two fifths of", "a tenth of", "three quarters of") as a percentage; number words are
+# digits and denominators ordinals by then ("2 5ths of").
+_FRACTION = re.compile(
+    r"\b(?P<count>\d+|an?|one)\s+(?:(?P<den>\d+)(?:st|nd|rd|th)s?|(?P<word>halfs?|halves|quarters?))\s+(?=of\b)",
+    re.IGNORECASE,
+)
 
 
 def _numbers(text: str) -> dict[str, frozenset[str]]:
     """Each number as written -> its canonical forms."""
     text = _LIST_MARKER.sub(r"\1", text)  # "1. First point" numbers a list, it states nothing
-    text = _ONCE.sub("1 ", text)
     text = re.sub(r"\b(?:a\s+)?(" + "|".join(_MULTIPLES) + r")\b", lambda m: _MULTIPLES[m[1].casefold()], text)
-    text = _spelled_out(text)
+    text = _ONCE.sub("1 ", _spelled_out(text))
     found: dict[str, frozenset[str]] = {}
     taken: list[tuple[int, int]] = []
 
@@ -176,13 +214,22 @@ def _clock(match: re.Match[str]) -> str:
 
 
 def _spelled_out(text: str) -> str:
-    """Number words as digits (``two thousand`` -> ``2000``); "one" and ordinals stay words."""
+    """Number words as digits (``two thousand`` -> ``2000``), fractions of a thing as percentages (``a tenth of``
+    -> ``10% of``); "one" and ordinals stay words."""
     from text_to_num import alpha2digit  # lazy: only when facts are compared
 
     converted: str = alpha2digit(text, "en", 1.5)  # isolated numbers from 2: "one" stays a word
+    converted = _FRACTION.sub(_percent, converted)
     # alpha2digit writes ordinals as digits ("second" -> "2nd"): an ordinal is as often a rank or a
     # time unit as a number, so it counts as none.
     return re.sub(r"\b\d+(?:st|nd|rd|th)\b", "", converted)
+
+
+def _percent(match: re.Match[str]) -> str:
+    count = 1 if not match["count"][0].isdigit() else int(match["count"])
+    word = (match["word"] or "").casefold()
+    denominator = int(match["den"]) if match["den"] else 4 if word.startswith("quarter") else 2
+    return f"{100 * count / denominator:.3g}% " if denominator else match[0]
 
 
 # --- entities -------------------------------------------------------------------------------------
@@ -194,7 +241,13 @@ _NOT_NAMES = frozenset({"I", "AM", "PM", "OK", "NOT", "NO", "A", "AN", "THE"})
 
 
 def _entities(text: str) -> dict[str, frozenset[str]]:
-    """Capitalised words not at a sentence start, and acronyms: as written -> casefolded."""
+    """Capitalised words not at a sentence start, and acronyms: as written -> casefolded (and, for a word of a
+    name of several, the name's initials: "United States" matches "US")."""
+    initials = {}
+    for run in _NAME_RUN.finditer(text):
+        words = [w for w in run[0].split() if w not in _NAME_FILLERS]
+        for word in words:
+            initials[word] = "".join(w[0] for w in words).casefold()
     found: dict[str, frozenset[str]] = {}
     for match in _CAPITALISED.finditer(text):
         word = re.sub(r"'s$", "", match[0]).rstrip("'-")
@@ -202,8 +255,19 @@ def _entities(text: str) -> dict[str, frozenset[str]]:
             continue
         acronym = sum(c.isupper() for c in word) >= 2  # GDP, CO2, McDonald: a name even at a sentence start
         if acronym or not _SENTENCE_START.search(text[max(0, match.start() - 12) : match.start()]):
-            found.setdefault(word, frozenset({word.casefold()}))
+            found.setdefault(word, frozenset({word.casefold()} | ({initials[word]} if word in initials else set())))
     return found
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+|and\s+)?[A-Z][\w'-]*)+")
+_NAME_FILLERS = frozenset({"of", "the", "and", "The", "A", "An"})
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Two forms of one name: "German" / "Germany", "Canada" / "Canadian" (all but the shorter's last letter
+    shared from the start; four letters at least)."""
+    shared = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a.isalpha() and b.isalpha() and shared >= 4 and shared >= min(len(a), len(b)) - 1
 
 
 def _set_conflict(
@@ -211,8 +275,17 @@ def _set_conflict(
 ) -> str:
     """Each side states one the other lacks (even as a plain word): ``qa says X, prod says Y``; else empty."""
     qa_keys, prod_keys = frozenset().union(*qa.values()), frozenset().union(*prod.values())
-    only_qa = [shown for shown, keys in qa.items() if not keys & prod_keys and _stem(shown) not in prod_words]
-    only_prod = [shown for shown, keys in prod.items() if not keys & qa_keys and _stem(shown) not in qa_words]
+
+    def stated(keys: frozenset[str], shown: str, other_keys: frozenset[str], other_words: frozenset[str]) -> bool:
+        """Not said by the other side, even as a plain word or in another form of the name."""
+        return (
+            not keys & other_keys
+            and _stem(shown) not in other_words
+            and not any(_same_name(key, other) for key in keys for other in other_keys)
+        )
+
+    only_qa = [shown for shown, keys in qa.items() if stated(keys, shown, prod_keys, prod_words)]
+    only_prod = [shown for shown, keys in prod.items() if stated(keys, shown, qa_keys, qa_words)]
     if not only_qa or not only_prod:
         return ""  # one side omits or adds: a paraphrase may say less, it does not say otherwise
     return f"qa says {_listed(only_qa)}, prod says {_listed(only_prod)}"
@@ -234,7 +307,8 @@ _AUXILIARIES = frozenset(
 )  # fmt: skip
 _NOT_NEGATIONS = re.compile(
     r"\b(?:not\s+only|not\s+just|not\s+merely|no\s+doubt|nothing\s+but|no\s+sooner|no\s+matter|"
-    r"if\s+not|whether\s+or\s+not|not\s+to\s+mention)\b",
+    r"if\s+not|whether\s+or\s+not|not\s+to\s+mention|with\s+no|"
+    r"(?:no|not)\s+(?:more|less|fewer|later|earlier|longer|sooner|greater|higher|lower)\s+than)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])['\")\]]*\s+|\n+")
@@ -243,21 +317,30 @@ _CLAUSE_BREAK = re.compile(
     r"that|which|who|whom|where|since|as)\b",
     re.IGNORECASE,
 )
+# fmt: off
 _OPPOSITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "up/down": (
         ("rise", "rose", "risen", "increase", "raise", "grow", "grew", "grown", "climb", "gain", "boost", "higher"),
-        ("fall", "fell", "fallen", "decrease", "cut", "lower", "reduce", "drop", "decline", "shrink", "shrank"),
+        ("fall", "fell", "fallen", "decrease", "cut", "lower", "reduce", "drop", "dropped", "decline", "shrink",
+         "shrank", "erode", "diminish", "lessen"),
     ),
+    "more/less": (("more",), ("less", "fewer")),
     "fast/slow": (("fast", "faster", "quick", "quicker", "speed", "accelerate"), ("slow", "slower", "decelerate")),
     "open/closed": (("open", "opened"), ("close", "closed", "shut")),
     "include/remove": (("include", "contain", "add"), ("exclude", "remove", "omit", "strip")),
     "free/paid": (("free",), ("charge", "paid", "pay", "fee", "cost")),
-    "allow/forbid": (("allow", "permit", "accept"), ("forbid", "prohibit", "ban", "reject", "refuse", "deny")),
+    "allow/forbid": (
+        ("allow", "permit", "permitted", "accept", "approve", "grant"),
+        ("forbid", "forbidden", "forbade", "prohibit", "ban", "banned", "reject", "refuse", "deny", "block",
+         "disallow"),
+    ),
+    "required/optional": (("required", "mandatory", "compulsory", "obligatory"), ("optional", "voluntary")),
     "pass/fail": (("pass", "succeed", "win"), ("fail", "lose", "lost")),
     "before/after": (("before", "earlier"), ("after", "later")),
     "true/false": (("true", "correct", "valid"), ("false", "incorrect", "wrong", "invalid")),
-    "start/stop": (("start", "begin", "began", "begun", "enable"), ("stop", "finish", "disable")),
+    "start/stop": (("start", "begin", "began", "begun", "enable"), ("stop", "stopped", "finish", "disable")),
 }
+# fmt: on
 _POLE = {
     _stem(word): (dimension, sign)
     for dimension, poles in _OPPOSITES.items()
@@ -271,7 +354,7 @@ _STOPWORDS = frozenset(
         "her", "we", "our", "you", "your", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "up",
         "out", "over", "under", "about", "than", "then", "also", "can", "could", "may", "might", "must", "should",
         "will", "would", "shall", "each", "every", "any", "all", "some", "such", "what", "how", "one", "most",
-        "more", "less", "very", "just", "only", "usually", "typically", "s", "t", "n't", "down", "off", "too",
+        "very", "just", "only", "usually", "typically", "s", "t", "n't", "down", "off", "too",
     }
 )  # fmt: skip
 
@@ -282,9 +365,11 @@ def _clauses(text: str) -> Iterator[Clause]:
         for index, piece in enumerate(_CLAUSE_BREAK.split(sentence)):
             clause = _clause(piece)
             if clause is not None:
-                head = _WORD.match(piece.lstrip(" \t*_#>-\"'(["))
-                if index == 0 and head and head[0][0].isupper() and head[0].casefold() not in _STOPWORDS:
-                    clause = replace(clause, head=head[0])
+                found = _WORD.match(piece.lstrip(" \t*_#>-\"'(["))
+                head = found[0] if found and index == 0 else ""
+                # A capitalised word that may be a name: not a function word, nor an opposite ("Raising rates ...").
+                if head[:1].isupper() and head.casefold() not in _STOPWORDS and _stem(head) not in _POLE:
+                    clause = replace(clause, head=head)
                 yield clause
 
 
@@ -343,22 +428,46 @@ def _pairs(qa: tuple[Clause, ...], prod: tuple[Clause, ...]) -> Iterator[tuple[C
 
 def _clause_conflict(qa: Clause, prod: Clause) -> str:
     """Why two paired clauses disagree, or empty."""
-    qa_poles = {d: (s * (-1 if qa.negated else 1), w) for d, s, w in qa.poles}
-    prod_poles = {d: (s * (-1 if prod.negated else 1), w) for d, s, w in prod.poles}
+    qa_poles, prod_poles = _poles_of(qa), _poles_of(prod)
     shared = qa_poles.keys() & prod_poles.keys()
     for dimension in sorted(shared):
-        if qa_poles[dimension][0] != prod_poles[dimension][0]:
-            qa_said, prod_said = _said(qa, qa_poles[dimension][1]), _said(prod, prod_poles[dimension][1])
+        differing = _opposed(qa_poles[dimension], prod_poles[dimension])
+        if differing:
+            qa_said, prod_said = _said(qa, differing[0]), _said(prod, differing[1])
             return f"opposite ({dimension}): qa says {_quoted(qa_said)}, prod {_quoted(prod_said)}"
     if not shared and qa.negated != prod.negated:
         return f"negation: qa says {_quoted(qa.text)}, prod {_quoted(prod.text)}"
     return ""
 
 
+def _poles_of(clause: Clause) -> dict[str, list[tuple[int, str]]]:
+    """Dimension -> the sides the clause takes on it, in order, each with its word (a negated clause's flipped)."""
+    sign = -1 if clause.negated else 1
+    poles: dict[str, list[tuple[int, str]]] = {}
+    for dimension, pole, word in clause.poles:
+        poles.setdefault(dimension, []).append((pole * sign, word))
+    return poles
+
+
+def _opposed(qa: list[tuple[int, str]], prod: list[tuple[int, str]]) -> tuple[str, str] | None:
+    """The words where two clauses take opposite sides of one dimension. Clauses that use it as often are compared
+    in order ("raising rates reduces / increases inflation"); else only a clause taking one side throughout can
+    oppose another ("raising rates reduces inflation" relates both sides, "higher rates" names one)."""
+    if len(qa) == len(prod):
+        return next(((a, b) for (sa, a), (sb, b) in zip(qa, prod, strict=True) if sa != sb), None)
+    qa_sides, prod_sides = {side for side, _ in qa}, {side for side, _ in prod}
+    if len(qa_sides) == 1 and len(prod_sides) == 1 and qa_sides != prod_sides:
+        return qa[-1][1], prod[-1][1]
+    return None
+
+
 def _head_conflict(qa: Clause, prod: Clause, qa_words: frozenset[str], prod_words: frozenset[str]) -> str:
     """Paired clauses that start a sentence with different capitalised words neither text uses elsewhere: the
-    subject changed ("Paris / Lyon is the capital of France") while the rest of the clause stayed."""
+    subject changed ("Paris / Lyon is the capital of France") while the rest of the clause stayed (``SHARED_FRAME``
+    of its content words; a clause reworded from its first word on shares fewer)."""
     if not qa.head or not prod.head or _stem(qa.head) in prod_words or _stem(prod.head) in qa_words:
+        return ""
+    if len(qa.terms & prod.terms) < SHARED_FRAME * min(len(qa.terms), len(prod.terms)):
         return ""
     return f"entities: qa says {qa.head}, prod says {prod.head}"
 
@@ -369,3 +478,113 @@ def _said(clause: Clause, word: str) -> str:
 
 def _quoted(text: str) -> str:
     return '"' + (text if len(text) <= 80 else text[:77] + "...") + '"'
+
+
+# --- word swaps -----------------------------------------------------------------------------------
+
+SHARED_FRAME = 0.6
+"""Share of the shorter sentence's content words the other must repeat, in order, for the two to be one sentence
+with slots filled differently (a rewording shares far fewer)."""
+_MAX_SLOT = 4
+"""Content words one slot may hold: a longer run is a rewording, not a swapped word."""
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+
+
+def word_swaps(qa: str, prod: str) -> list[tuple[str, str]]:
+    """Slots of a sentence both texts share, filled with other words: ``("erodes", "increases")``.
+
+    Each sentence of ``qa`` is paired with the ``prod`` sentence sharing most of its content words; a pair that
+    repeats at least ``SHARED_FRAME`` of them in order is one sentence, and each run of words one side replaced
+    between words both keep (so never at the sentence start, where a rewording begins) is a slot. A slot that
+    holds a number, no content word on a side, or more than ``_MAX_SLOT`` is left to the other facts.
+    """
+    found: list[tuple[str, str]] = []
+    kept = dict.fromkeys(_SENTENCE.split(prod[:MAX_TEXT]))  # ordered: ties go to the first sentence
+    theirs = [(tokens, _content(tokens)) for tokens in map(_tokens, kept) if tokens]
+    for sentence in _SENTENCE.split(qa[:MAX_TEXT]):
+        mine = _tokens(sentence) if sentence not in kept else []  # a sentence prod repeats has no slot
+        if not mine or not theirs:
+            continue
+        content = _content(mine)
+        best = max(theirs, key=lambda other: len(content & other[1]))[0]
+        for swap in _slots(mine, best):
+            if swap not in found:
+                found.append(swap)
+    return found
+
+
+def swapped_words(texts: Sequence[str]) -> list[str]:
+    """Every run of words ``word_swaps`` finds between any two of ``texts``: what a judge of word swaps must have
+    embedded along with the texts."""
+    found: dict[str, None] = {}
+    for a, b in itertools.permutations(dict.fromkeys(texts), 2):
+        for swap in word_swaps(a, b):
+            found.update(dict.fromkeys(swap))
+    return list(found)
+
+
+def _tokens(sentence: str) -> list[tuple[str, str]]:
+    """(as written, stem) of each word."""
+    return [(word, _stem(word)) for word in _TOKEN.findall(sentence)]
+
+
+def _content(tokens: list[tuple[str, str]]) -> set[str]:
+    return {stem for word, stem in tokens if not _is_function_word(word, stem)}
+
+
+def _is_function_word(word: str, stem: str) -> bool:
+    folded = word.casefold()
+    return folded in _STOPWORDS or stem in _STOPWORDS or (folded in _NEGATIONS and folded != "without")
+
+
+def _slots(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    content_a, content_b = (
+        [s for w, s in a if not _is_function_word(w, s)],
+        [s for w, s in b if not _is_function_word(w, s)],
+    )
+    if not content_a or not content_b:
+        return
+    matcher = difflib.SequenceMatcher(a=[s for _, s in a], b=[s for _, s in b], autojunk=False)
+    kept = sum(
+        not _is_function_word(*a[block.a + k]) for block in matcher.get_matching_blocks() for k in range(block.size)
+    )
+    if kept < SHARED_FRAME * min(len(content_a), len(content_b)):
+        return
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "replace" or i1 == 0 or j1 == 0:
+            continue
+        slot_a, slot_b = a[i1:i2], b[j1:j2]
+        words_a = [w for w, s in slot_a if not _is_function_word(w, s)]
+        words_b = [w for w, s in slot_b if not _is_function_word(w, s)]
+        if not words_a or not words_b or max(len(words_a), len(words_b)) > _MAX_SLOT:
+            continue
+        text_a, text_b = " ".join(w for w, _ in slot_a), " ".join(w for w, _ in slot_b)
+        if any(c.isdigit() for c in text_a + text_b) or _numbers(text_a) or _numbers(text_b):
+            continue  # numbers are compared as numbers
+        yield text_a, text_b
+
+
+_NEGATIVE_PREFIXES = ("un", "in", "im", "il", "ir", "non-", "non", "dis")
+
+
+def _negative_of(a: str, b: str) -> bool:
+    """``a`` is ``b`` with a negative prefix: "immutable" / "mutable", "unavailable" / "available"."""
+    a, b = a.casefold(), b.casefold()
+    return len(b) >= 4 and " " not in a + b and any(a == prefix + b for prefix in _NEGATIVE_PREFIXES)
+
+
+def _swap_conflicts(qa: str, prod: str, related: Related | None) -> list[str]:
+    found = []
+    for a, b in word_swaps(qa, prod):
+        if _negative_of(a, b) or _negative_of(b, a):
+            found.append(f"opposite: qa says {_quoted(a)}, prod {_quoted(b)}")
+            continue
+        if related is None:
+            continue  # no measure of synonyms: other words may be a paraphrase
+        try:
+            score = related(a, b)
+        except KeyError:  # a judge built without these words' embeddings: the swap is not judged
+            continue
+        if score < SWAP_THRESHOLD:
+            found.append(f"words: qa says {_quoted(a)}, prod {_quoted(b)} (related {score:.2f})")
+    return found

@@ -162,7 +162,8 @@ def compare(
     summary = f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})"
     if passed and level == "semantic" and qa.text is not None and prod.text is not None:
         # An embedding scores "is fast" / "is not fast" or "1919" / "1945" like a paraphrase: the facts decide.
-        differing = [_relabel(line, labels) for line in disagreements(qa.text, prod.text)]
+        related = similarity if judge is similarity else None  # word swaps are judged by the same embeddings
+        differing = [_relabel(line, labels) for line in disagreements(qa.text, prod.text, related)]
         if differing:
             passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
     return report(passed, summary, similarity=score, threshold=threshold, judge=judge.name + fallback)
@@ -218,7 +219,7 @@ def compare_with_noise(
         f"{len(qa_texts)} qa and {len(prod_texts)} prod samples; {judge.name}){note}"
     )
     if passed:
-        differing, unstable = _stable_fact_disagreements(qa_samples, prod_samples)
+        differing, unstable = _stable_fact_disagreements(qa_samples, prod_samples, similarity)
         if differing:
             passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
         elif unstable:
@@ -388,16 +389,23 @@ def _listed(differing: Sequence[str]) -> str:
     return "; ".join(differing[:_SUMMARY_ITEMS]) + more
 
 
-def _stable_fact_disagreements(qa: Sequence[Outcome], prod: Sequence[Outcome]) -> tuple[list[str], str]:
+def _stable_fact_disagreements(
+    qa: Sequence[Outcome], prod: Sequence[Outcome], related: TextSimilarity | None
+) -> tuple[list[str], str]:
     """The facts QA and prod state differently, judged only where each endpoint agrees with itself on its facts
-    (an endpoint that says 3 one call and 4 the next is noisy, not regressed); else which endpoint varied."""
-    qa_texts, prod_texts = [o.text for o in qa], [o.text for o in prod]
-    if None in qa_texts or None in prod_texts:
+    (an endpoint that says 3 one call and 4 the next is noisy, not regressed); else which endpoint varied.
+    ``related`` (the run's embeddings) also judges swapped words; None (lexical) does not."""
+    qa_texts, prod_texts = [o.text or "" for o in qa], [o.text or "" for o in prod]
+    if any(o.text is None for o in (*qa, *prod)):
         return [], ""
+
+    def differ(a: str, b: str) -> list[str]:
+        return disagreements(a, b, related)
+
     for name, texts in (("qa", qa_texts), ("prod", prod_texts)):
-        if any(disagreements(a or "", b or "") for a, b in itertools.combinations(texts, 2)):
+        if any(differ(a, b) for a, b in itertools.combinations(texts, 2)):
             return [], name
-    return next((found for a in qa_texts for b in prod_texts if (found := disagreements(a or "", b or ""))), []), ""
+    return next((found for a in qa_texts for b in prod_texts if (found := differ(a, b))), []), ""
 
 
 def _min_pairwise(texts: Sequence[str], judge: TextSimilarity) -> float:
