@@ -124,8 +124,8 @@ def _spec(path: Path) -> ServiceSpec:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from harness._record._proxy import RecordingProxy, listening_socket, serve_options  # lazy: starlette, uvicorn
-    from harness.serving import ServerThread, quiet_config
+    from harness._record._proxy import RecordingProxy, serve_options  # lazy: starlette, uvicorn
+    from harness.serving import ServerThread, bind, quiet_config
 
     upstream = urlsplit(args.upstream)
     if upstream.scheme not in ("http", "https") or not upstream.netloc:
@@ -137,7 +137,7 @@ def _record(args: argparse.Namespace) -> int:
     shown_upstream = f"{upstream.scheme}://{upstream.hostname}{f':{upstream.port}' if upstream.port else ''}"
     recorder = _recorder(args, shown_upstream)
     try:
-        sock = listening_socket(host, int(port_text))
+        sock = bind(host, int(port_text))
     except OSError as exc:
         raise HarnessUsageError(f"--listen {args.listen}: cannot listen there ({exc.strerror})") from None
     proxy = RecordingProxy(args.upstream, recorder, timeout_s=args.timeout)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +25,6 @@ from starlette.routing import Route
 from harness._delivery._outcome import Outcome
 from harness._record._exchange import Exchange, outcome_of
 from harness._record._recorder import Plan, Recorder
-from harness.serving import bind
 
 _HOP_BY_HOP = frozenset(
     {
@@ -173,17 +171,6 @@ class RecordingProxy:
         again.response_headers = dict(response.headers)
         again.response_body = b"".join(chunks)
         return outcome_of(again, self.recorder.spec.endpoint(plan.endpoint), plan.endpoint)
-
-
-def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """The proxy's socket, with Nagle's algorithm off for the connections it accepts (Linux inherits it).
-
-    A relayed response goes out in several writes (headers, body chunks, the end); with Nagle on, a write
-    after the first waits for the client's delayed ACK: 40 ms added to every small response.
-    """
-    sock = bind(host, port)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
 
 
 def serve_options() -> dict[str, Any]:

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from harness._model._spec import parse_service_spec
-from harness._record._proxy import RecordingProxy, listening_socket, serve_options
+from harness._record._proxy import RecordingProxy, serve_options
 from harness._record._recorder import Recorder, RecordSettings
-from harness.serving import ServerThread, quiet_config
+from harness.serving import ServerThread, bind, quiet_config
 from reference_services import RunningStack, start_stack
 from tests.support.callback_receiver import CallbackReceiver
 from tests.support.pytester_project import Project
@@ -48,7 +48,7 @@ class Proxy:
         self.recorder = Recorder(
             parse_service_spec(spec_path, spec_path.name), RecordSettings(out=out, samples=samples)
         )
-        sock = listening_socket()
+        sock = bind()
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         proxy = RecordingProxy(stack.base_url, self.recorder)
         self.server = ServerThread([(quiet_config(proxy.app, **serve_options()), sock)], name="record-proxy")
@@ -186,13 +186,13 @@ def test_recorded_traffic_replays_as_passing_cases_and_a_fault_shows_as_golden_f
 
 
 def test_an_unreachable_upstream_is_a_502_that_names_it_and_is_counted(tmp_path: Path) -> None:
-    closed = listening_socket()
+    closed = bind()
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
     spec_path = tmp_path / "service.yaml"
     spec_path.write_text(spec_text("studycompanion"))
     recorder = Recorder(parse_service_spec(spec_path, "service.yaml"), RecordSettings(out=tmp_path / "out.yaml"))
-    sock = listening_socket()
+    sock = bind()
     proxy = RecordingProxy(f"http://127.0.0.1:{port}", recorder, timeout_s=5)
     server = ServerThread([(quiet_config(proxy.app, **serve_options()), sock)], name="record-proxy")
     server.start()

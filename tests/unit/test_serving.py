@@ -1,7 +1,10 @@
-"""``harness.serving``: a server thread stops when told to, without waiting for uvicorn's next tick."""
+"""``harness.serving``: a server thread stops when told to, without waiting for uvicorn's next tick, and its
+connections send without Nagle's delay."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import urllib.request
 from typing import Any
 
@@ -28,3 +31,30 @@ def test_stopping_wakes_the_main_loop_instead_of_waiting_for_its_tick(monkeypatc
         assert answer.read() == b"ok"
     thread.stop(timeout_s=3.0)
     assert not thread.running
+
+
+def test_connections_accepted_on_a_bound_socket_send_without_nagle_delay() -> None:
+    """A response goes out in two writes (headers, then body). With Nagle's algorithm on, the body waits for the
+    client's delayed ACK of the headers (about 40 ms a request on Linux). asyncio turns it off only on sockets
+    whose proto is TCP, so ``bind`` must say so."""
+
+    async def accepted_nodelay() -> int:
+        loop = asyncio.get_running_loop()
+        seen: asyncio.Future[int] = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Probe, sock=serving.bind())
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
