@@ -131,7 +131,7 @@ def _stem(word: str) -> str:
 _YEAR_S = 365.25 * 86400
 _DURATION_S = {
     "second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": _YEAR_S / 12, "year": _YEAR_S,
-    "decade": 10 * _YEAR_S, "century": 100 * _YEAR_S, "centurie": 100 * _YEAR_S,
+    "decade": 10 * _YEAR_S, "century": 100 * _YEAR_S, "centurie": 100 * _YEAR_S,  # + "s": "centuries"
 }  # fmt: skip
 _MULTIPLES = {"twice": "2", "thrice": "3", "trio": "3", "dozen": "12", "dozens": "12"}
 _LIST_MARKER = re.compile(r"(?m)^(\s*)\d{1,3}[.)](?=\s)")
@@ -143,6 +143,8 @@ _SPOKEN_TIME = re.compile(
 _CLOCK = re.compile(r"(?<![\w:.])(?P<h>\d{1,2}):(?P<m>\d{2})(?![\w:])")
 _QUARTER = re.compile(r"\b(?P<quarter>quarter|half)\s+(?P<rel>past|to)\s+(?P<h>\d{1,2})(?![\w:])", re.IGNORECASE)
 _NAMED_TIME = re.compile(r"\b(?P<name>noon|midday|midnight)\b", re.IGNORECASE)
+# "one minute before midnight" = 23:59, "ten minutes past noon" = 12:10: a time of day follows.
+_OFFSET = re.compile(r"\b(?P<n>\d+|an?|one)\s+minutes?\s+(?P<rel>before|after|past|to)\s+", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?<![\w.,:/-])[$€£]?(?P<value>\d{1,3}(?:,\d{3})+|\d+)(?P<fraction>\.\d+)?"
     r"(?:\s*(?P<percent>%|percent\b|per cent\b)|\s*(?P<unit>" + "|".join(_DURATION_S) + r")s?\b)?"
@@ -170,11 +172,19 @@ def _numbers(text: str) -> dict[str, frozenset[str]]:
     found: dict[str, frozenset[str]] = {}
     taken: list[tuple[int, int]] = []
 
-    def add(match: re.Match[str], *keys: str) -> None:
-        if not any(start < match.end() and match.start() < end for start, end in taken):
-            found.setdefault(" ".join(match[0].split()).rstrip("."), frozenset(keys))
-            taken.append(match.span())
+    def add(match: re.Match[str], *keys: str, end: int | None = None) -> None:
+        span = (match.start(), match.end() if end is None else end)
+        if not any(start < span[1] and span[0] < stop for start, stop in taken):
+            found.setdefault(" ".join(text[span[0] : span[1]].split()).rstrip("."), frozenset(keys))
+            taken.append(span)
 
+    for match in _OFFSET.finditer(text):
+        base = _time_at(text, match.end())
+        if base is not None:
+            minutes = 1 if not match["n"][0].isdigit() else int(match["n"])
+            sign = -1 if match["rel"].casefold() in ("before", "to") else 1
+            clock = (base[0] + sign * minutes) % (24 * 60)
+            add(match, f"{clock // 60:02d}:{clock % 60:02d}", end=base[1])
     for match in _SPOKEN_TIME.finditer(text):
         add(match, _clock(match))
     for match in _QUARTER.finditer(text):
@@ -194,6 +204,21 @@ def _numbers(text: str) -> dict[str, frozenset[str]]:
         else:
             add(match, f"{value:g}")
     return found
+
+
+def _time_at(text: str, position: int) -> tuple[int, int] | None:
+    """The time of day written at ``position`` (minutes after midnight) and where it ends; None if none is."""
+    for pattern in (_SPOKEN_TIME, _NAMED_TIME, _CLOCK):
+        match = pattern.match(text, position)
+        if match is None:
+            continue
+        if pattern is _NAMED_TIME:
+            return (12 * 60 if match["name"].casefold() in ("noon", "midday") else 0), match.end()
+        if pattern is _CLOCK and not (int(match["h"]) < 24 and int(match["m"]) < 60):
+            return None
+        hours, minutes = _clock(match).split(":") if pattern is _SPOKEN_TIME else (match["h"], match["m"])
+        return int(hours) * 60 + int(minutes), match.end()
+    return None
 
 
 def _clock(match: re.Match[str]) -> str:
