@@ -34,6 +34,7 @@ import difflib
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -437,13 +438,18 @@ def _pairs(qa: tuple[Clause, ...], prod: tuple[Clause, ...]) -> Iterator[tuple[C
     """Each clause with the other text's clause it shares the most content words with (two at least)."""
     seen: set[tuple[int, int]] = set()
     for mine, theirs, flip in ((qa, prod, False), (prod, qa, True)):
+        index: dict[str, list[int]] = {}  # term -> the clauses holding it: counts shared words in one pass
+        for j, other in enumerate(theirs):
+            for term in other.terms:
+                index.setdefault(term, []).append(j)
         for i, clause in enumerate(mine):
-            best = max(((len(clause.terms & other.terms), j) for j, other in enumerate(theirs)), default=(0, -1))
-            if best[0] < 2:
+            shared = Counter(j for term in clause.terms for j in index.get(term, ()))
+            most = max(shared.values(), default=0)
+            if most < 2:
                 continue
             # Of the clauses sharing as many words, one that agrees is the pair: restating a point twice, once
             # each way round, is not a contradiction.
-            tied = [j for j, other in enumerate(theirs) if len(clause.terms & other.terms) == best[0]]
+            tied = sorted(j for j, count in shared.items() if count == most)
             j = next((j for j in tied if not _clause_conflict(clause, theirs[j])), tied[0])
             key = (j, i) if flip else (i, j)
             if key not in seen:
@@ -515,7 +521,8 @@ _MAX_SLOT = 4
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 
 
-def word_swaps(qa: str, prod: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=1024)  # the embedder asks for a pair's swaps, and the fact check again; bounded
+def word_swaps(qa: str, prod: str) -> tuple[tuple[str, str], ...]:
     """Slots of a sentence both texts share, filled with other words: ``("erodes", "increases")``.
 
     Each sentence of ``qa`` is paired with the ``prod`` sentence sharing most of its content words; a pair that
@@ -524,36 +531,60 @@ def word_swaps(qa: str, prod: str) -> list[tuple[str, str]]:
     holds a number, no content word on a side, or more than ``_MAX_SLOT`` is left to the other facts.
     """
     found: list[tuple[str, str]] = []
-    kept = dict.fromkeys(_SENTENCE.split(prod[:MAX_TEXT]))  # ordered: ties go to the first sentence
-    theirs = [(tokens, _content(tokens)) for tokens in map(_tokens, kept) if tokens]
-    for sentence in _SENTENCE.split(qa[:MAX_TEXT]):
-        mine = _tokens(sentence) if sentence not in kept else []  # a sentence prod repeats has no slot
-        if not mine or not theirs:
+    theirs = _sentences(prod)
+    repeated = {sentence for sentence, _, _ in theirs}  # a sentence prod repeats has no slot
+    for sentence, mine, content in _sentences(qa):
+        if sentence in repeated or not theirs:
             continue
-        content = _content(mine)
-        best = max(theirs, key=lambda other: len(content & other[1]))[0]
+        best = max(theirs, key=lambda other: len(content & other[2]))[1]
         for swap in _slots(mine, best):
             if swap not in found:
                 found.append(swap)
-    return found
+    return tuple(found)
+
+
+Token = tuple[str, str]
+"""A word as written, and its stem."""
+
+
+@lru_cache(maxsize=256)  # each text is paired with every other of its case: split and tokenised once
+def _sentences(text: str) -> tuple[tuple[str, tuple[Token, ...], frozenset[str]], ...]:
+    """Each sentence of ``text`` that has words (first occurrence; ties then go to the first), with its words and
+    its content words' stems."""
+    found = []
+    for sentence in dict.fromkeys(_SENTENCE.split(text[:MAX_TEXT])):
+        tokens = _tokens(sentence)
+        if tokens:
+            found.append((sentence, tuple(tokens), frozenset(_content(tokens))))
+    return tuple(found)
+
+
+MAX_SWAP_TEXTS = 12
+"""Texts whose word swaps are looked for and embedded (every ordered pair of them, so the work grows with the
+square): a noise-aware case with more samples has the swaps among its first twelve texts judged, the others not."""
+MAX_SWAPPED_WORDS = 256
+"""Runs of swapped words embedded with a case's texts, at most."""
 
 
 def swapped_words(texts: Sequence[str]) -> list[str]:
-    """Every run of words ``word_swaps`` finds between any two of ``texts``: what a judge of word swaps must have
-    embedded along with the texts."""
+    """Every run of words ``word_swaps`` finds between any two of ``texts`` (the first ``MAX_SWAP_TEXTS``): what a
+    judge of word swaps must have embedded along with the texts. A swap whose words were not embedded is not
+    judged."""
     found: dict[str, None] = {}
-    for a, b in itertools.permutations(dict.fromkeys(texts), 2):
+    for a, b in itertools.permutations(list(dict.fromkeys(texts))[:MAX_SWAP_TEXTS], 2):
         for swap in word_swaps(a, b):
             found.update(dict.fromkeys(swap))
+            if len(found) >= MAX_SWAPPED_WORDS:
+                return list(found)[:MAX_SWAPPED_WORDS]
     return list(found)
 
 
-def _tokens(sentence: str) -> list[tuple[str, str]]:
+def _tokens(sentence: str) -> list[Token]:
     """(as written, stem) of each word."""
     return [(word, _stem(word)) for word in _TOKEN.findall(sentence)]
 
 
-def _content(tokens: list[tuple[str, str]]) -> set[str]:
+def _content(tokens: Sequence[Token]) -> set[str]:
     return {stem for word, stem in tokens if not _is_function_word(word, stem)}
 
 
@@ -562,7 +593,7 @@ def _is_function_word(word: str, stem: str) -> bool:
     return folded in _STOPWORDS or stem in _STOPWORDS or (folded in _NEGATIONS and folded != "without")
 
 
-def _slots(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+def _slots(a: Sequence[Token], b: Sequence[Token]) -> Iterator[tuple[str, str]]:
     content_a, content_b = (
         [s for w, s in a if not _is_function_word(w, s)],
         [s for w, s in b if not _is_function_word(w, s)],

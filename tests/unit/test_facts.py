@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from harness._verdict._embeddings import LocalEmbedder
-from harness._verdict._facts import disagreements, extract, word_swaps
+from harness._verdict._facts import disagreements, extract, swapped_words, word_swaps
 from harness._verdict._parity import SEMANTIC_THRESHOLD, compare, compare_with_noise
 
 
@@ -174,7 +174,7 @@ def _judge(*texts: str) -> Any:
 
 def test_a_word_swapped_for_an_unrelated_one_is_a_changed_fact() -> None:
     qa, prod = "The CPI tracks the price of consumer goods.", "The CPI tracks the output of consumer goods."
-    assert word_swaps(qa, prod) == [("price", "output")]
+    assert word_swaps(qa, prod) == (("price", "output"),)
     judge = _judge(qa, prod)
     assert "price" in judge.vectors  # embedded with the texts, in one call
     assert "output" in judge.vectors
@@ -196,16 +196,19 @@ def test_a_synonym_a_reworded_start_or_a_number_is_no_swapped_fact(qa: str, prod
 
 
 def test_swaps_are_found_only_in_a_shared_sentence() -> None:
+    # The swaps of a case's texts are bounded: the first MAX_SWAP_TEXTS texts, every ordered pair of them.
+    many = [f"The CPI tracks the {word} of a basket of goods." for word in ("price", "output", "weight") * 10]
+    assert set(swapped_words(many)) == {"price", "output", "weight"}
     assert word_swaps(
         "The CPI tracks the price of a basket of goods.", "The CPI tracks the output of a basket of goods."
     )
     # A rewording shares too few content words for its differences to be slots of one sentence.
     assert (
         word_swaps("The CPI tracks the price of a basket of goods.", "Consumer prices follow a household's shopping.")
-        == []
+        == ()
     )
     # A slot at the start is where a rewording begins ("Office hours are" / "The professor meets"): never a swap.
-    assert word_swaps("Office hours are on Tuesdays in room 204.", "The professor meets on Tuesdays in room 204.") == []
+    assert word_swaps("Office hours are on Tuesdays in room 204.", "The professor meets on Tuesdays in room 204.") == ()
 
 
 def test_semantic_parity_fails_a_swapped_word_the_embedding_misses(make_outcome: Any) -> None:
