@@ -11,7 +11,8 @@ cosine, the hashed bag-of-words stand-in the embedded model answered with before
 - the same at the documented default threshold, with the misjudged pairs of the learned model;
 - issue 23's two criteria at the default, embeddings alone and with the fact check (``harness._verdict._facts``:
   numbers, negation and opposites, names, words swapped in a shared sentence): same meaning passes, changed
-  meaning fails, on each set (calibration, development, held-out), through the product's own local embedder;
+  meaning fails, on each set (calibration, development, held-out, and the minimal edits: one word swapped for a
+  synonym or for another meaning), through the product's own local embedder;
 - the learned model's first-load and per-text time;
 - with ``--reference-answers``: the fact check on answers that vary only in wording (the in-process reference
   services, unseeded, asked the same question several times): how many pairs it would fail.
@@ -198,6 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     default = args.threshold
     calibration, development, held_out = load("calibration"), load("development"), load("held_out")
+    minimal = {"minimal dev": load("minimal_development"), "minimal held": load("minimal_held_out")}
     everything = [*calibration, *development, *held_out]
 
     started = time.perf_counter()
@@ -259,13 +261,14 @@ def main() -> None:
         )
     print(f"\nsemantic parity at {default:.2f}: same meaning passes, changed meaning (shared words) fails")
     print(f"{'judge':34} {'set':12} {'same passes':>14} {'changed fails':>14}")
-    judge = product_judge(everything)  # the texts and their swapped words, as a run embeds them
+    judge = product_judge([*everything, *(t for ts in minimal.values() for t in ts)])  # as a run embeds them
 
     def passes(a: str, b: str, facts: bool) -> bool:
         return judge(a, b) >= default and not (facts and disagreements(a, b, judge))
 
     for name, facts in (("embeddings alone", False), ("embeddings + facts", True)):
-        for part, triples in (("calibration", calibration), ("development", development), ("held-out", held_out)):
+        sets = {"calibration": calibration, "development": development, "held-out": held_out, **minimal}
+        for part, triples in sets.items():
             same_ok = sum(passes(t.text, t.paraphrase, facts) for t in triples)
             changed_ok = sum(not passes(t.text, t.changed, facts) for t in triples)
             print(f"  {name:32} {part:12} {share(same_ok, len(triples)):>14} {share(changed_ok, len(triples)):>14}")

@@ -125,7 +125,8 @@ def _to_embed(texts: Sequence[str]) -> list[str]:
     """The texts, once each, and the words one swapped for another between any two (``_facts.word_swaps``), which
     the fact check judges by the same embeddings."""
     unique = list(dict.fromkeys(t for t in texts if t.strip()))
-    return [*unique, *(w for w in swapped_words(unique) if w not in unique)]
+    answers = [t for t in unique if not t.lstrip().startswith(("{", "["))]  # a JSON body has no facts compared
+    return [*unique, *(w for w in swapped_words(answers) if w not in unique)]
 
 
 def wants_embeddings(level: str, noise_aware: bool) -> bool:
