@@ -546,7 +546,7 @@ _MAX_SLOT = 4
 _MAX_SWAP_TOKENS = 80
 """Words of a sentence aligned for swaps: the alignment grows faster than the square of its length, and a longer
 "sentence" is a run-on text (a list, a loop) where swaps mean little."""
-_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")  # unlike ``_WORD``, with digits: a slot holding one is skipped
 
 
 @lru_cache(maxsize=1024)  # the embedder asks for a pair's swaps, and the fact check again; bounded
@@ -555,8 +555,9 @@ def word_swaps(qa: str, prod: str) -> tuple[tuple[str, str], ...]:
 
     Each sentence of ``qa`` is paired with the ``prod`` sentence sharing most of its content words; a pair that
     repeats at least ``SHARED_FRAME`` of them in order is one sentence, and each run of words one side replaced
-    between words both keep (so never at the sentence start, where a rewording begins) is a slot. A slot that
-    holds a number, no content word on a side, or more than ``_MAX_SLOT`` is left to the other facts.
+    after words both keep (so never at the sentence start, where a rewording begins) is a slot. A slot that
+    holds a number, no content word on a side, or more than ``_MAX_SLOT`` content words is left to the other
+    facts.
     """
     found: list[tuple[str, str]] = []
     theirs = _sentences(prod)

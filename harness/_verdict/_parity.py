@@ -162,8 +162,8 @@ def compare(
     summary = f"similarity {score:.2f} {relation} threshold {threshold:.2f} ({judge.name}{fallback})"
     if passed and level == "semantic" and qa.text is not None and prod.text is not None:
         # An embedding scores "is fast" / "is not fast" or "1919" / "1945" like a paraphrase: the facts decide.
-        related = similarity if judge is similarity else None  # word swaps are judged by the same embeddings
-        differing = [_relabel(line, labels) for line in disagreements(qa.text, prod.text, related)]
+        # Word swaps are judged by the same embeddings (none: the lexical fallback judges no synonyms).
+        differing = [_relabel(line, labels) for line in disagreements(qa.text, prod.text, similarity)]
         if differing:
             passed, summary = False, f"facts differ: {_listed(differing)}, though {summary}"
     return report(passed, summary, similarity=score, threshold=threshold, judge=judge.name + fallback)
