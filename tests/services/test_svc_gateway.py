@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import httpx
 import pytest
@@ -33,10 +34,20 @@ def test_one_log_line_per_request_without_the_token(
             json={"course_title": "x"},
             headers={"Authorization": f"Bearer {stack.qa_token}", "X-Request-Id": "log-check-1"},
         )
-    lines = [r.getMessage() for r in caplog.records if "log-check-1" in r.getMessage()]
+        # The line is written once the response has gone out (its duration includes sending), on the server's
+        # thread: the client may read the response first. Wait for it, generously.
+        deadline = time.monotonic() + 10
+        while not _lines(caplog, "log-check-1") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # and long enough that a second line for the request would show
+    lines = _lines(caplog, "log-check-1")
     assert len(lines) == 1
     assert "method=POST path=/examgenerator/create/qa status=422" in lines[0]
     assert stack.qa_token not in caplog.text
+
+
+def _lines(caplog: pytest.LogCaptureFixture, request_id: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if request_id in r.getMessage()]
 
 
 def test_the_model_server_is_openai_compatible(stack: RunningStack, client: httpx.Client) -> None:
